@@ -2,7 +2,7 @@
 
 These dataclasses carry no spaCy objects, so screening, export and evaluation can use them
 without loading a model, and a ``Trial`` round-trips through ``to_dict`` / ``from_dict``.
-The JSON Schema for ``Trial.to_dict()`` ships beside this module (``schema/trial.schema.json``)
+The JSON Schema for ``Trial.to_dict()`` ships beside this module (``schemas/trial.schema.json``)
 and tests validate real output against it.
 
 Offsets are Python string indices into ``Trial.source_text`` (the exact string given to
@@ -110,7 +110,7 @@ class Trial:
     schema_version: str = SCHEMA_VERSION
 
     def to_dict(self, *, include_text: bool = False) -> dict[str, Any]:
-        """JSON-ready data (validated by ``schema/trial.schema.json``).
+        """JSON-ready data (validated by ``schemas/trial.schema.json``).
 
         ``include_text`` adds ``source_text`` so a consumer can check offsets.
         """
@@ -208,5 +208,5 @@ def _criterion_from_dict(d: dict[str, Any]) -> Criterion:
 @cache
 def json_schema() -> dict[str, Any]:
     """The published JSON Schema of ``Trial.to_dict()``."""
-    text = resources.files("pipeline").joinpath("schema/trial.schema.json").read_text("utf-8")
+    text = resources.files("pipeline").joinpath("schemas/trial.schema.json").read_text("utf-8")
     return json.loads(text)

@@ -1,0 +1,95 @@
+"""The library API: ``load``, ``parse``, ``parse_many``, ``parse_study``.
+
+``load()`` assembles the pipeline from ``models/pipeline.cfg`` once, lazily, and reuses it.
+Each entry point checks its input first (``readers.check_text``) and raises a typed error from
+``errors`` for anything that is not criteria text.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Iterable, Iterator
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+
+from .assemble import structured_criteria, trial_from_doc
+from .readers import check_text, parse_json_text, study_record
+from .schema import Trial
+from .text import clean
+
+MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
+DEFAULT_CONFIG = MODELS_DIR / "pipeline.cfg"
+
+_lock = threading.Lock()
+_nlp: Language | None = None
+
+
+def load(config: str | Path | None = None) -> Language:
+    """The configured spaCy pipeline (built once per process for the default config)."""
+    global _nlp
+    if config is not None:
+        return _build(Path(config))
+    if _nlp is None:
+        with _lock:
+            if _nlp is None:
+                _nlp = _build(DEFAULT_CONFIG)
+    return _nlp
+
+
+def _build(path: Path) -> Language:
+    from spacy.lang.en import English
+    from spacy.util import load_config
+
+    from . import factories  # noqa: F401  (registers the factories)
+
+    return English.from_config(load_config(path))
+
+
+def _doc_input(nlp: Language, raw: str):  # noqa: ANN202
+    doc = nlp.make_doc(clean(raw))
+    doc._.raw_text = raw
+    return doc
+
+
+def parse(text: str, *, trial_id: str | None = None) -> Trial:
+    """Structure one trial's criteria text (offsets index ``text`` itself)."""
+    raw = check_text(text)
+    nlp = load()
+    doc = nlp(_doc_input(nlp, raw))
+    return trial_from_doc(doc, raw, trial_id)
+
+
+def parse_many(
+    texts: Iterable[str],
+    *,
+    trial_ids: Iterable[str | None] | None = None,
+    batch_size: int = 32,
+) -> Iterator[Trial]:
+    """``parse`` over many texts through ``nlp.pipe`` (one process; see ``pipeline.batch``
+    for worker processes). Raises on the first text that is not criteria text."""
+    nlp = load()
+    ids = iter(trial_ids) if trial_ids is not None else None
+
+    def docs() -> Iterator[Any]:
+        for text in texts:
+            raw = check_text(text)
+            trial_id = next(ids) if ids is not None else None
+            doc = _doc_input(nlp, raw)
+            doc.user_data["trial_id"] = trial_id
+            yield doc
+
+    for doc in nlp.pipe(docs(), batch_size=batch_size):
+        yield trial_from_doc(doc, doc._.raw_text, doc.user_data.get("trial_id"))
+
+
+def parse_study(study: dict[str, Any] | str) -> Trial:
+    """Structure a ClinicalTrials.gov API v2 study (a dict or its JSON text): the criteria
+    text, plus minimumAge/maximumAge/sex/healthyVolunteers as structured criteria (whose
+    ``start``/``end`` are null and ``origin`` names the field)."""
+    data = parse_json_text(study) if isinstance(study, str) else study
+    record = study_record(data)
+    trial = parse(record.text, trial_id=record.id)
+    trial.criteria.extend(structured_criteria(record.structured, len(trial.criteria)))
+    return trial

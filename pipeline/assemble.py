@@ -1,0 +1,142 @@
+"""From a processed spaCy Doc to the plain-data ``Trial`` (and structured API v2 fields)."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from spacy.tokens import Doc, Span
+
+from .components import CRITERIA
+from .schema import Criterion, Entity, Threshold, Trial
+
+_FLAGS = {
+    "negated": "is_negated",
+    "historical": "is_historical",
+    "hypothetical": "is_hypothetical",
+    "family": "is_family",
+    "uncertain": "is_uncertain",
+}
+
+
+def _entity(ent: Span, raw: str) -> Entity:
+    flags = {
+        field: bool(getattr(ent._, attr)) if ent.has_extension(attr) else False
+        for field, attr in _FLAGS.items()
+    }
+    cues = []
+    for modifier in getattr(ent._, "modifiers", ()) if ent.has_extension("modifiers") else ():
+        start, end = modifier.modifier_span
+        cue = ent.doc[start:end]
+        cues.append(
+            {
+                "category": modifier.category,
+                "text": raw[cue.start_char : cue.end_char],
+                "start": cue.start_char,
+                "end": cue.end_char,
+                "rule": modifier.rule.literal,
+            }
+        )
+    return Entity(
+        text=raw[ent.start_char : ent.end_char],
+        label=ent.label_,
+        start=ent.start_char,
+        end=ent.end_char,
+        canonical=ent.kb_id_ or None,
+        cues=cues,
+        **flags,
+    )
+
+
+def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
+    spans = list(doc.spans.get(CRITERIA, []))
+    ids = [f"c{n}" for n in range(1, len(spans) + 1)]
+    by_statement = {id(span._.statement): i for i, span in enumerate(spans)}
+    statements = doc._.statements or []
+    criteria = []
+    for i, span in enumerate(spans):
+        stmt = span._.statement
+        parent_id = None
+        if stmt.parent is not None:
+            parent_index = by_statement.get(id(statements[stmt.parent]))
+            parent_id = ids[parent_index] if parent_index is not None else None
+        criteria.append(
+            Criterion(
+                id=ids[i],
+                section=stmt.section,
+                text=raw[stmt.start : stmt.end],
+                start=stmt.start,
+                end=stmt.end,
+                parent_id=parent_id,
+                logic=stmt.logic,
+                exception=stmt.exception,
+                negated=stmt.negated,
+                entities=[_entity(e, raw) for e in span.ents],
+                thresholds=list(span._.thresholds or []),
+                temporal=list(span._.temporal or []),
+            )
+        )
+    warnings = [
+        f"{c.id}: {w}" for c in criteria for t in c.thresholds for w in t.warnings
+    ]
+    if not criteria:
+        warnings.append("no criteria found in the text")
+    return Trial(trial_id=trial_id, criteria=criteria, source_text=raw, warnings=warnings)
+
+
+_AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)?\s*$")
+
+
+def structured_criteria(fields: dict[str, Any], start_index: int) -> list[Criterion]:
+    """Criteria from API v2 ``eligibilityModule`` fields (minimumAge, maximumAge, sex, ...)."""
+    from .analytes import load_analytes, normalize
+
+    out: list[Criterion] = []
+    age = load_analytes().get("age")
+    n = start_index
+    for key, comparator in (("minimumAge", ">="), ("maximumAge", "<=")):
+        value = fields.get(key)
+        m = _AGE.match(str(value)) if isinstance(value, str) else None
+        if not m:
+            continue
+        n += 1
+        number = float(m.group(1))
+        unit = m.group(2) or "Years"
+        threshold = Threshold(
+            analyte="age",
+            analyte_text=key,
+            analyte_span={"start": -1, "end": -1},
+            comparator=comparator,
+            value=int(number) if number.is_integer() else number,
+            unit=unit,
+            relative_to=None,
+            normalized=normalize(age, number, unit) if age else None,
+            start=-1,
+            end=-1,
+            loinc=age.loinc if age else None,
+        )
+        out.append(
+            Criterion(
+                id=f"c{n}",
+                section="inclusion",
+                text=f"{key}: {value}",
+                start=None,
+                end=None,
+                thresholds=[threshold],
+                origin=key,
+            )
+        )
+    for key in ("sex", "healthyVolunteers"):
+        if key in fields:
+            n += 1
+            out.append(
+                Criterion(
+                    id=f"c{n}",
+                    section="inclusion",
+                    text=f"{key}: {fields[key]}",
+                    start=None,
+                    end=None,
+                    origin=key,
+                )
+            )
+    return out

@@ -1,0 +1,282 @@
+"""The pipeline's spaCy components: thin wrappers around the pure functions of each stage.
+
+Each component reads its rules from ``patterns/`` (through the stage's loader), keeps what it
+finds on the Doc as span groups and extension attributes, and can save its rule files with
+``to_disk`` / ``from_disk`` so a serialised pipeline carries the exact rules it ran with.
+
+The Doc is always built from ``text.clean(raw)``, which has the raw text's length, so every
+character offset on the Doc is an offset into the caller's string.
+"""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from spacy.language import Language
+from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc, Span
+from spacy.util import filter_spans
+
+from . import segment, thresholds
+from .rules import patterns_path
+
+SECTIONS = "sections"  # doc.spans key: the criteria regions, labelled by section
+CRITERIA = "criteria"  # doc.spans key: one span per atomic statement, in text order
+
+
+def register_extensions() -> None:
+    """Custom attributes shared by the components (idempotent)."""
+    for name, default in (("statement", None), ("thresholds", None), ("temporal", None)):
+        if not Span.has_extension(name):
+            Span.set_extension(name, default=default)
+    if not Span.has_extension("canonical"):
+        Span.set_extension("canonical", default=None)
+    if not Doc.has_extension("statements"):
+        Doc.set_extension("statements", default=None)
+    if not Doc.has_extension("regions"):
+        Doc.set_extension("regions", default=None)
+    if not Doc.has_extension("raw_text"):
+        Doc.set_extension("raw_text", default=None)  # the caller's text, before text.clean
+
+
+def _resolve(path: str | Path) -> Path:
+    p = Path(path)
+    return p if p.is_absolute() else patterns_path(str(p))
+
+
+class _RuleFiles:
+    """Serialisation shared by components whose state is a set of rule files."""
+
+    files: dict[str, Path]
+
+    def to_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> None:
+        out = Path(path)
+        out.mkdir(parents=True, exist_ok=True)
+        for key, src in self.files.items():
+            if src.is_dir():
+                shutil.copytree(src, out / key, dirs_exist_ok=True)
+            else:
+                shutil.copyfile(src, out / key)
+
+    def from_disk(self, path: str | Path, *, exclude: Iterable[str] = ()) -> _RuleFiles:
+        src = Path(path)
+        self.files = {key: src / key for key in self.files}
+        self._load()
+        return self
+
+    def _load(self) -> None:  # pragma: no cover - each component defines it
+        raise NotImplementedError
+
+
+class SectionFinder(_RuleFiles):
+    """Finds the inclusion/exclusion regions (``doc.spans["sections"]``)."""
+
+    def __init__(self, nlp: Language, name: str, sections: str, structure: str) -> None:
+        register_extensions()
+        self.name = name
+        self.files = {"sections.json": _resolve(sections), "structure.json": _resolve(structure)}
+        self._load()
+
+    def _load(self) -> None:
+        self.rules = (
+            segment.load_section_rules(self.files["sections.json"]),
+            segment.load_structure_rules(self.files["structure.json"]),
+        )
+
+    def add_patterns(self, patterns: list[dict[str, str]]) -> None:
+        """Add section headers at run time: ``{"section": ..., "pattern": ...}``."""
+        import re
+
+        srules, trules = self.rules
+        extra = tuple((p["section"], re.compile(p["pattern"], re.I)) for p in patterns)
+        self.rules = (
+            segment.SectionRules(srules.headers + extra, srules.end_markers, srules.connectors),
+            trules,
+        )
+
+    def __call__(self, doc: Doc) -> Doc:
+        regions = segment.find_regions(doc.text, self.rules)
+        doc._.regions = regions
+        spans = []
+        for region in regions:
+            items = [it for it in region.items if isinstance(it, segment.Item)]
+            if items:
+                span = doc.char_span(items[0].start, items[-1].end, region.section, "expand")
+                if span is not None:
+                    spans.append(span)
+        doc.spans[SECTIONS] = spans
+        return doc
+
+
+class StatementSplitter(_RuleFiles):
+    """One span per atomic statement (``doc.spans["criteria"]``) with its tree attributes.
+
+    Also sets sentence boundaries (each statement, and each sentence inside it, starts a
+    sentence) so that ConText scopes stop at statement and clause boundaries.
+    """
+
+    def __init__(self, nlp: Language, name: str, structure: str) -> None:
+        register_extensions()
+        self.name = name
+        self.files = {"structure.json": _resolve(structure)}
+        self._load()
+
+    def _load(self) -> None:
+        self.structure = segment.load_structure_rules(self.files["structure.json"])
+
+    def __call__(self, doc: Doc) -> Doc:
+        regions = doc._.regions
+        if regions is None:
+            regions = segment.find_regions(doc.text)
+        statements: list[segment.Statement] = []
+        for region in regions:
+            base = len(statements)
+            for stmt in segment.build_tree(region, self.structure):
+                if stmt.parent is not None:
+                    stmt.parent += base
+                stmt.children = [c + base for c in stmt.children]
+                statements.append(stmt)
+        doc._.statements = statements
+        spans = []
+        starts = set()
+        for stmt in statements:
+            span = doc.char_span(stmt.start, stmt.end, stmt.section, "expand")
+            if span is None:
+                continue
+            span._.statement = stmt
+            spans.append(span)
+            starts.add(span.start)
+        doc.spans[CRITERIA] = spans
+        self._set_sentences(doc, starts)
+        return doc
+
+    @staticmethod
+    def _set_sentences(doc: Doc, starts: set[int]) -> None:
+        text = doc.text
+        previous = None
+        for token in doc:
+            if token.i == 0:
+                token.is_sent_start = True
+            elif token.i in starts or "\n" in text[previous.idx + len(previous) : token.idx]:
+                token.is_sent_start = True
+            elif previous.text in (".", ";", "!", "?") and (token.is_title or token.is_upper):
+                token.is_sent_start = True
+            else:
+                token.is_sent_start = False
+            previous = token
+
+
+class ConceptMatcher(_RuleFiles):
+    """Entities from the lexicons: analytes (``OBSERVATION`` with a canonical name) and the
+    concept files of ``patterns/concepts/`` (conditions, drugs, procedures, observations).
+
+    Abbreviations defined in the text ("Absolute neutrophil count (ANC)", found by scispacy's
+    AbbreviationDetector when it runs before this component) inherit the long form's concept.
+    """
+
+    def __init__(self, nlp: Language, name: str, analytes: str, concepts: str) -> None:
+        register_extensions()
+        self.name = name
+        self.nlp = nlp
+        self.files = {"analytes.jsonl": _resolve(analytes), "concepts": _resolve(concepts)}
+        self._load()
+
+    def _load(self) -> None:
+        from .analytes import load_analytes
+        from .concepts import load_concepts
+
+        self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self.surface: dict[str, tuple[str, str]] = {}  # lower-cased surface -> (label, name)
+        lexicon = load_analytes(self.files["analytes.jsonl"])
+        entries: list[tuple[str, str, str]] = [
+            ("OBSERVATION", name, surface) for surface, name in lexicon.terms()
+        ]
+        entries += [(c.label, c.name, s) for c in load_concepts(self.files["concepts"]) for s in c.surfaces]
+        self.add_patterns(entries)
+        self.analytes = lexicon
+
+    def add_patterns(self, entries: list[tuple[str, str, str]]) -> None:
+        """Add ``(label, canonical name, surface form)`` entries."""
+        grouped: dict[str, list[str]] = {}
+        for label, name, surface in entries:
+            key = f"{label}\t{name}"
+            grouped.setdefault(key, []).append(surface)
+            self.surface.setdefault(surface.lower(), (label, name))
+        for key, surfaces in grouped.items():
+            self.matcher.add(key, list(self.nlp.tokenizer.pipe(surfaces)))
+
+    def __call__(self, doc: Doc) -> Doc:
+        found: list[Span] = []
+        for crit in doc.spans.get(CRITERIA, []):
+            for match_id, start, end in self.matcher(crit, as_spans=False):
+                label, name = doc.vocab.strings[match_id].split("\t", 1)
+                span = Span(doc, crit.start + start, crit.start + end, label=label, kb_id=name)
+                found.append(span)
+        found += self._abbreviations(doc)
+        doc.ents = filter_spans(found)
+        for ent in doc.ents:
+            ent._.canonical = ent.kb_id_
+        return doc
+
+    def _abbreviations(self, doc: Doc) -> list[Span]:
+        if not Doc.has_extension("abbreviations"):
+            return []
+        out = []
+        for short in doc._.abbreviations:
+            long_form = short._.long_form
+            hit = self.surface.get(long_form.text.lower()) if long_form is not None else None
+            if hit and short.text.lower() not in self.surface:
+                out.append(Span(doc, short.start, short.end, label=hit[0], kb_id=hit[1]))
+        return out
+
+
+class ThresholdExtractor(_RuleFiles):
+    """Numeric thresholds of each statement (``span._.thresholds``), normalised to UCUM."""
+
+    def __init__(self, nlp: Language, name: str, comparators: str, analytes: str) -> None:
+        register_extensions()
+        self.name = name
+        self.files = {"comparators.json": _resolve(comparators), "analytes.jsonl": _resolve(analytes)}
+        self._load()
+
+    def _load(self) -> None:
+        from .analytes import load_analytes
+
+        self.rules = thresholds.load_comparator_rules(self.files["comparators.json"])
+        self.analytes = load_analytes(self.files["analytes.jsonl"])
+
+    def __call__(self, doc: Doc) -> Doc:
+        from .measures import build_threshold, build_temporal
+
+        for crit in doc.spans.get(CRITERIA, []):
+            base = crit.start_char
+            mentions = [
+                thresholds.Mention(
+                    ent.start_char - base, ent.end_char - base, ent.kb_id_, ent.text
+                )
+                for ent in crit.ents
+                if ent.label_ == "OBSERVATION" and self.analytes.get(ent.kb_id_) is not None
+            ]
+            text = crit.text
+            comparisons = thresholds.expand(thresholds.find_comparisons(text, self.rules))
+            found = thresholds.attach_analytes(text, comparisons, mentions)
+            raw = doc._.raw_text or doc.text
+            crit._.thresholds = [build_threshold(f, base, self.analytes, raw) for f in found]
+            crit._.temporal = [build_temporal(c, base, raw) for c in comparisons if c.temporal]
+        return doc
+
+
+def context_rules_path(rules: str) -> str:
+    return str(_resolve(rules))
+
+
+def describe(doc: Doc) -> dict[str, Any]:
+    """A small summary of a processed Doc, for debugging and the CLI's ``--explain``."""
+    return {
+        "sections": [(s.label_, s.start_char, s.end_char) for s in doc.spans.get(SECTIONS, [])],
+        "criteria": len(doc.spans.get(CRITERIA, [])),
+        "entities": len(doc.ents),
+    }

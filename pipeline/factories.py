@@ -1,0 +1,68 @@
+"""Registration of every component factory, with typed default configs.
+
+Factories are also exposed as ``spacy_factories`` entry points (see ``pyproject.toml``), so a
+config naming them loads without importing this package first. Paths in the defaults are
+relative to the project's ``patterns/`` folder; configs in ``models/`` hold paths, never rules.
+"""
+
+from __future__ import annotations
+
+from spacy.language import Language
+
+from .components import (
+    ConceptMatcher,
+    SectionFinder,
+    StatementSplitter,
+    ThresholdExtractor,
+    context_rules_path,
+)
+
+
+@Language.factory(
+    "eligibility_sections",
+    default_config={"sections": "sections.json", "structure": "structure.json"},
+)
+def make_sections(nlp: Language, name: str, sections: str, structure: str) -> SectionFinder:
+    return SectionFinder(nlp, name, sections, structure)
+
+
+@Language.factory("eligibility_statements", default_config={"structure": "structure.json"})
+def make_statements(nlp: Language, name: str, structure: str) -> StatementSplitter:
+    return StatementSplitter(nlp, name, structure)
+
+
+@Language.factory(
+    "eligibility_entities",
+    default_config={"analytes": "analytes.jsonl", "concepts": "concepts"},
+)
+def make_entities(nlp: Language, name: str, analytes: str, concepts: str) -> ConceptMatcher:
+    return ConceptMatcher(nlp, name, analytes, concepts)
+
+
+@Language.factory(
+    "eligibility_context",
+    default_config={"rules": "context_rules.json", "max_targets": None},
+)
+def make_context(nlp: Language, name: str, rules: str, max_targets: int | None):  # noqa: ANN201
+    """medspaCy's ConText with the project's eligibility rules instead of its defaults."""
+    from medspacy.context import ConText
+
+    return ConText(nlp, name=name, rules=context_rules_path(rules), max_targets=max_targets)
+
+
+@Language.factory(
+    "eligibility_thresholds",
+    default_config={"comparators": "comparators.json", "analytes": "analytes.jsonl"},
+)
+def make_thresholds(
+    nlp: Language, name: str, comparators: str, analytes: str
+) -> ThresholdExtractor:
+    return ThresholdExtractor(nlp, name, comparators, analytes)
+
+
+@Language.factory("eligibility_abbreviations", default_config={"make_serializable": False})
+def make_abbreviations(nlp: Language, name: str, make_serializable: bool):  # noqa: ANN201
+    """scispacy's AbbreviationDetector (Schwartz & Hearst 2003) under a project name."""
+    from scispacy.abbreviation import AbbreviationDetector
+
+    return AbbreviationDetector(nlp, name=name, make_serializable=make_serializable)

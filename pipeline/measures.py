@@ -1,0 +1,126 @@
+"""From extracted comparisons to schema objects: thresholds with normalised values, and
+temporal windows as ISO 8601 durations.
+
+Kept apart from the spaCy component so the mapping can be tested on plain strings.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from .analytes import AnalyteLexicon, normalize
+from .schema import Normalized, Threshold
+from .thresholds import Comparison, Found
+
+_ISO_UNIT = {
+    "min": ("T", "M"),
+    "minute": ("T", "M"),
+    "h": ("T", "H"),
+    "hr": ("T", "H"),
+    "hour": ("T", "H"),
+    "d": ("", "D"),
+    "day": ("", "D"),
+    "wk": ("", "W"),
+    "week": ("", "W"),
+    "mo": ("", "M"),
+    "month": ("", "M"),
+    "y": ("", "Y"),
+    "yr": ("", "Y"),
+    "year": ("", "Y"),
+}
+
+
+def time_unit(unit: str) -> str | None:
+    """``"Days"`` -> ``"day"``, ``"mos"`` -> ``"month"``: the unit name a duration uses."""
+    u = re.sub(r"s$", "", unit.strip().lower().split()[0]) if unit.strip() else ""
+    names = {"min": "minute", "minute": "minute", "h": "hour", "hr": "hour", "hour": "hour",
+             "d": "day", "day": "day", "wk": "week", "week": "week", "mo": "month",
+             "month": "month", "y": "year", "yr": "year", "year": "year"}
+    return names.get(u)
+
+
+def iso_duration(value: float, unit: str) -> str | None:
+    """``(14, "days")`` -> ``"P14D"``; None for a unit that is not a time unit."""
+    name = time_unit(unit)
+    if name is None:
+        return None
+    prefix, letter = _ISO_UNIT[name]
+    number = int(value) if float(value).is_integer() else value
+    return f"P{prefix}{number}{letter}"
+
+
+def _number(value: Any) -> Any:
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def build_threshold(found: Found, base: int, lexicon: AnalyteLexicon, raw: str) -> Threshold:
+    """A schema ``Threshold`` with offsets into the whole text (``base`` + relative)."""
+    comp = found.comparison
+    mention = found.analyte
+    analyte = lexicon.get(mention.name) if mention.lexicon else lexicon.lookup(mention.text)
+    name = analyte.name if analyte else mention.name
+    unit_raw = (
+        raw[base + comp.unit_span[0] : base + comp.unit_span[1]] if comp.unit_span else comp.unit
+    )
+    normalized: Normalized | None = None
+    warnings: list[str] = []
+    if analyte is not None and comp.unit and not isinstance(comp.value, list):
+        if comp.relative_mode in (None, "above", "below"):
+            normalized = normalize(analyte, float(comp.value), comp.unit)
+            if normalized is None:
+                warnings.append(f"cannot convert {comp.unit!r} to {analyte.unit!r} for {name}")
+    equivalent = None
+    if comp.equivalent and "range_upper" not in comp.equivalent:
+        equivalent = dict(comp.equivalent)
+        if analyte is not None and equivalent.get("unit") and normalized is not None:
+            other = normalize(analyte, float(equivalent["value"]), equivalent["unit"])
+            agrees = other is not None and _close(other.value, normalized.value)
+            equivalent["agrees"] = agrees
+            if not agrees:
+                warnings.append(
+                    f"parenthesised equivalent {equivalent['value']} {equivalent['unit']} "
+                    f"disagrees with {comp.value} {comp.unit}"
+                )
+    value = [_number(v) for v in comp.value] if isinstance(comp.value, list) else _number(comp.value)
+    return Threshold(
+        analyte=name,
+        analyte_text=raw[base + mention.start : base + mention.end],
+        analyte_span={"start": base + mention.start, "end": base + mention.end},
+        comparator=comp.comparator,
+        value=value,
+        unit=unit_raw,
+        relative_to=comp.relative_to,
+        normalized=normalized,
+        start=base + found.start,
+        end=base + found.end,
+        relative_mode=comp.relative_mode,
+        condition=comp.condition,
+        equivalent=equivalent,
+        loinc=analyte.loinc if analyte else None,
+        warnings=warnings,
+    )
+
+
+def _close(a: Any, b: Any) -> bool:
+    try:
+        return abs(float(a) - float(b)) <= 0.02 * max(abs(float(a)), abs(float(b)), 1e-9)
+    except (TypeError, ValueError):
+        return False
+
+
+def build_temporal(comp: Comparison, base: int, raw: str) -> dict[str, Any]:
+    """A temporal window or duration: value, unit, ISO 8601 duration and offsets."""
+    unit = time_unit(comp.unit or "") or comp.unit
+    value = comp.value if not isinstance(comp.value, list) else comp.value[0]
+    return {
+        "text": raw[base + comp.start : base + comp.end],
+        "start": base + comp.start,
+        "end": base + comp.end,
+        "comparator": comp.comparator,
+        "value": _number(value),
+        "unit": unit,
+        "iso": iso_duration(float(value), comp.unit or ""),
+    }

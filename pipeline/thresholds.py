@@ -1,0 +1,666 @@
+"""Numeric thresholds in criteria text: analyte, comparator, value, unit, ULN/LLN multiples.
+
+Method (a rule-based extractor in the spirit of Valx, Hao et al. 2016, generalised beyond
+HbA1c and glucose): every number in a statement is a candidate. Around it the extractor reads,
+with the surface forms of ``patterns/comparators.json``:
+
+- a comparator before it ("≥", "at least", "no more than", "-≤") or after it ("or more",
+  "and older"); several numbers joined by "to"/"-"/"between ... and" form a range, numbers
+  joined by "or"/"," with no comparator form a set (``in``);
+- a unit after it (``[x 10^9] atom (/ atom)*`` from the unit atoms), or a ULN/LLN multiple
+  ("≤ 2.5 × ULN", "twice the upper limit of normal") or offset ("2 g/dL below LLN");
+- a parenthesised restatement right after it ("≥ 0.5 g/dL (≥ 5 g/L)"), which is kept as the
+  threshold's ``equivalent`` rather than as a second threshold;
+- a condition after it ("... in patients with Gilbert's syndrome").
+
+The analyte is the nearest analyte mention before the comparison in the same clause (or after
+it, as in "≥ 1 bone lytic lesion"); one limit shared by a coordination ("AST and ALT ≤ 3 × ULN",
+"AST/ALT") gives one threshold per analyte. Without a lexicon mention, the words just before
+the comparison stand in (``analyte`` is then their lower-cased text), so unknown measures are
+still captured. Time quantities without an age cue are temporal windows, not thresholds.
+
+Pure functions over plain strings: the spaCy component only supplies analyte mentions.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from .errors import PatternError
+from .rules import compile_regex, load_rule_file, patterns_path, require
+
+
+@dataclass(frozen=True, slots=True)
+class Mention:
+    """An analyte named in the text (offsets relative to the text being scanned)."""
+
+    start: int
+    end: int
+    name: str  # canonical analyte name
+    text: str
+    lexicon: bool = True  # False for a fallback phrase
+
+
+@dataclass(slots=True)
+class Comparison:
+    """One comparison found in text, before an analyte is attached."""
+
+    comparator: str
+    value: float | list[float]
+    unit: str | None
+    start: int
+    end: int
+    relative_to: str | None = None
+    relative_mode: str | None = None
+    equivalent: dict[str, Any] | None = None
+    condition: str | None = None
+    temporal: bool = False
+    age: bool = False
+    value_start: int = 0
+    unit_span: tuple[int, int] | None = None  # where the unit is written, to quote it verbatim
+
+
+@dataclass(slots=True)
+class Found:
+    """A threshold: a comparison with its analyte (offsets relative to the scanned text)."""
+
+    analyte: Mention
+    comparison: Comparison
+    start: int
+    end: int
+    warnings: list[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class ComparatorRules:
+    prefix: tuple[tuple[str, re.Pattern[str]], ...]
+    postfix: tuple[tuple[str, re.Pattern[str]], ...]
+    range_joiner: re.Pattern[str]
+    range_prefix: re.Pattern[str]
+    set_joiner: re.Pattern[str]
+    relative: tuple[tuple[str, re.Pattern[str]], ...]
+    times: re.Pattern[str]
+    offset: re.Pattern[str]
+    bare_relative: tuple[tuple[str, re.Pattern[str]], ...]
+    number_words: dict[str, float]
+    multiplier_words: frozenset[str]
+    unit: re.Pattern[str]
+    temporal_units: frozenset[str]
+    age_before: re.Pattern[str]
+    age_after: re.Pattern[str]
+    condition: re.Pattern[str]
+    number: re.Pattern[str]
+
+
+_NUMBER = (
+    r"(?<![A-Za-z0-9.,/^])(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?![\d])"
+    r"|(?<![\w.])\.\d+"
+)
+
+
+def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
+    path = path or patterns_path("comparators.json")
+    body = load_rule_file(path, "comparators")
+    keys = (
+        "prefix",
+        "postfix",
+        "range_joiners",
+        "range_prefix",
+        "set_joiners",
+        "relative",
+        "times",
+        "offset",
+        "bare_relative",
+        "number_words",
+        "multiplier_words",
+        "units",
+        "temporal_units",
+        "age_cues",
+        "condition",
+    )
+    require(path, "comparators", body, keys)
+
+    def pairs(name: str, key: str) -> tuple[tuple[str, re.Pattern[str]], ...]:
+        out = []
+        for i, rule in enumerate(body[name]):
+            require(path, f"{name}[{i}]", rule, (key, "pattern"))
+            out.append((rule[key], compile_regex(path, f"{name}[{i}]", rule["pattern"])))
+        return tuple(out)
+
+    words = body["number_words"]
+    if not isinstance(words, dict) or not all(isinstance(v, int | float) for v in words.values()):
+        raise PatternError(f"{path}: rule 'number_words': values must be numbers")
+    units = body["units"]
+    require(path, "units", units, ("multiplier", "atoms", "stop_after"))
+    atoms = sorted(units["atoms"], key=len, reverse=True)
+    atom = "(?:" + "|".join(atoms) + ")"
+    denominator = rf"(?:\s*(?:/|\bper\b)\s*(?:\d+(?:\.\d+)?\s*)?{atom}{units['stop_after']})"
+    unit = (
+        rf"(?:{units['multiplier']}\s*(?:{atom}{units['stop_after']})?{denominator}*"
+        rf"|{atom}{units['stop_after']}{denominator}*"
+        rf"|(?:/|\bper\b)\s*{atom}{units['stop_after']}{denominator}*)"
+    )
+    word_alt = "|".join(sorted(words, key=len, reverse=True))
+    number = rf"{_NUMBER}|\b(?:{word_alt})\b"
+    ages = body["age_cues"]
+    return ComparatorRules(
+        prefix=pairs("prefix", "comparator"),
+        postfix=pairs("postfix", "comparator"),
+        range_joiner=compile_regex(path, "range_joiners", body["range_joiners"]),
+        range_prefix=compile_regex(path, "range_prefix", body["range_prefix"]),
+        set_joiner=compile_regex(path, "set_joiners", body["set_joiners"]),
+        relative=pairs("relative", "relative_to"),
+        times=compile_regex(path, "times", body["times"]),
+        offset=compile_regex(path, "offset", body["offset"]),
+        bare_relative=pairs("bare_relative", "comparator"),
+        number_words={k.lower(): float(v) for k, v in words.items()},
+        multiplier_words=frozenset(w.lower() for w in body["multiplier_words"]),
+        unit=compile_regex(path, "units", unit),
+        temporal_units=frozenset(u.lower() for u in body["temporal_units"]),
+        age_before=compile_regex(path, "age_cues.before", ages["before"]),
+        age_after=compile_regex(path, "age_cues.after", ages["after"]),
+        condition=compile_regex(path, "condition", body["condition"]),
+        number=compile_regex(path, "number", number),
+    )
+
+
+@cache
+def default_comparator_rules() -> ComparatorRules:
+    return load_comparator_rules()
+
+
+# --- small pure helpers -------------------------------------------------------------------
+
+
+def parse_number(text: str, rules: ComparatorRules | None = None) -> float | None:
+    """``"50,000"`` -> 50000.0, ``"two"`` -> 2.0; None when ``text`` is not a number."""
+    t = text.strip().lower()
+    rules = rules or default_comparator_rules()
+    if t in rules.number_words:
+        return rules.number_words[t]
+    try:
+        return float(t.replace(",", ""))
+    except ValueError:
+        return None
+
+
+def parse_comparator(text: str, rules: ComparatorRules | None = None) -> str | None:
+    """The comparator symbol a word or symbol form means (``"no more than"`` -> ``"<="``)."""
+    rules = rules or default_comparator_rules()
+    t = text.strip()
+    for symbol, pattern in rules.prefix + rules.postfix:
+        if pattern.fullmatch(t):
+            return symbol
+    return None
+
+
+def _as_number(value: float) -> float | int:
+    return int(value) if float(value).is_integer() else value
+
+
+def _prefix_comparator(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int] | None:
+    """A comparator ending right before ``pos`` (spaces allowed): (symbol, its start)."""
+    window_start = max(0, pos - 48)
+    window = text[window_start:pos]
+    best: tuple[str, int] | None = None
+    for symbol, pattern in rules.prefix:
+        for m in re.finditer(rf"(?:{pattern.pattern})\s*$", window, re.IGNORECASE):
+            start = window_start + m.start()
+            is_word = text[start : start + 1].isalpha()
+            if is_word and start > 0 and text[start - 1].isalnum():
+                continue
+            if best is None or start < best[1]:
+                best = (symbol, start)
+            break
+    return best
+
+
+def _postfix_comparator(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int] | None:
+    for symbol, pattern in rules.postfix:
+        m = pattern.match(text, pos + len(text[pos:]) - len(text[pos:].lstrip(" ")))
+        if m and m.end() > m.start():
+            end = m.end()
+            if end < len(text) and text[end - 1].isalpha() and text[end].isalnum():
+                continue
+            return symbol, end
+    return None
+
+
+def _unit_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, int] | None:
+    """A unit starting at ``pos`` (after optional spaces): (unit text, start, end)."""
+    m = re.compile(r"[ \t]*").match(text, pos)
+    start = m.end() if m else pos
+    um = rules.unit.match(text, start)
+    if not um or um.end() == um.start():
+        return None
+    unit = text[um.start() : um.end()].rstrip()
+    # Single letters are units only in unit-like company ("5 g/dL", "10 h"), not words ("a").
+    if unit.lower() in {"in", "s", "m", "l", "y", "d", "h", "k", "g", "t", "u"} and (
+        start > pos or unit.lower() in {"in", "s", "m", "y"}
+    ):
+        return None
+    return unit, um.start(), um.start() + len(unit)
+
+
+def _relative_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int] | None:
+    """``× ULN`` / ``times the upper limit of normal`` at ``pos``: (ULN|LLN, end)."""
+    tm = rules.times.match(text, pos)
+    at = tm.end() if tm else pos
+    for relative_to, pattern in rules.relative:
+        m = pattern.match(text, at)
+        if m:
+            if text[m.start() : m.end()].strip() == "N" and not (tm and tm.end() > pos):
+                continue  # a bare "N" is ULN only right after "x"
+            return relative_to, m.end()
+    return None
+
+
+def _is_temporal(unit: str | None, rules: ComparatorRules) -> bool:
+    if not unit:
+        return False
+    head = re.split(r"[\s/]", unit.strip().lower(), maxsplit=1)[0]
+    return head in rules.temporal_units and "/" not in unit
+
+
+# --- the scanner --------------------------------------------------------------------------
+
+
+def find_comparisons(text: str, rules: ComparatorRules | None = None) -> list[Comparison]:
+    """Every comparison in ``text`` (see the module docstring), in text order."""
+    rules = rules or default_comparator_rules()
+    numbers = [
+        (m.start(), m.end(), parse_number(m.group(), rules)) for m in rules.number.finditer(text)
+    ]
+    numbers = [n for n in numbers if n[2] is not None]
+    out: list[Comparison] = []
+    consumed_to = -1
+    i = 0
+    while i < len(numbers):
+        start, end, value = numbers[i]
+        if start < consumed_to:
+            i += 1
+            continue
+        comp, used = _read_comparison(text, numbers, i, rules)
+        if comp is None and out and re.fullmatch(r"\s*\(\s*", text[out[-1].end : start]):
+            # "≥1000/µL (1 × 10^9/L)": a restatement without its own comparator
+            unit_info = _unit_at(text, end, rules)
+            if unit_info:
+                comp = Comparison(
+                    "==",
+                    _as_number(value),
+                    unit_info[0],
+                    start,
+                    unit_info[2],
+                    unit_span=(unit_info[1], unit_info[2]),
+                )
+                used = i + 1
+        if comp is None:
+            i += 1
+            continue
+        # A parenthesised restatement right after the comparison is its equivalent.
+        if out and _is_equivalent(text, out[-1], comp):
+            prev = out[-1]
+            prev.equivalent = {"value": comp.value, "unit": comp.unit, "comparator": comp.comparator}
+            prev.end = max(prev.end, comp.end)
+        else:
+            out.append(comp)
+        consumed_to = comp.end
+        i = used
+    return out
+
+
+def _is_equivalent(text: str, prev: Comparison, comp: Comparison) -> bool:
+    between = text[prev.end : comp.start]
+    if not re.fullmatch(r"\s*\(\s*", between):
+        return False
+    if isinstance(prev.value, list) or isinstance(comp.value, list):
+        return False
+    if prev.relative_to or comp.relative_to:
+        return False
+    if not re.match(r"\s*\)", text[comp.end :]):
+        return False  # "(≥0.5 g/dL in case of IgA disease)" is an alternative, not a restatement
+    return comp.comparator in (prev.comparator, "==") and bool(comp.unit)
+
+
+def _read_comparison(
+    text: str, numbers: list[tuple[int, int, float | None]], i: int, rules: ComparatorRules
+) -> tuple[Comparison | None, int]:
+    start, end, value = numbers[i]
+    assert value is not None
+    word = text[start:end].lower()
+    prefix = _prefix_comparator(text, start, rules)
+    comparator = prefix[0] if prefix else None
+    expr_start = prefix[1] if prefix else start
+
+    # "twice the ULN", "three times the upper limit of normal"
+    rel = _relative_at(text, end, rules)
+    if word in rules.multiplier_words and not rel:
+        return None, i + 1
+    unit_info = None if rel else _unit_at(text, end, rules)
+    unit = unit_info[0] if unit_info else None
+    cursor = unit_info[2] if unit_info else end
+    relative_to = rel[0] if rel else None
+    relative_mode = "multiple" if rel else None
+    if rel:
+        cursor = rel[1]
+    elif unit_info:
+        # "2 g/dL below the lower limit of normal", "> 1 mg/dL above the ULN"
+        om = rules.offset.match(text, cursor)
+        if om:
+            for relative_to_, pattern in rules.relative:
+                m = pattern.match(text, om.end())
+                if m:
+                    relative_to, relative_mode = relative_to_, (
+                        "below"
+                        if re.match(r"below|under|lower|less", om.group("direction"), re.I)
+                        else "above"
+                    )
+                    cursor = m.end()
+                    if comparator is None:
+                        comparator = "<=" if relative_mode == "below" else ">="
+                    break
+
+    used = i + 1
+    values: float | list[float] = value
+    # Ranges: "10% to <60%", "between 18.5 and 30 kg/m2", "100-126 mg/dl", "0-2"
+    if comparator is None or (prefix and rules.range_prefix.search(text[: prefix[1]])):
+        rng = _read_range(text, numbers, i, cursor, unit, rules)
+        if rng is not None:
+            return rng
+    # Sets: "ECOG 0, 1 or 2", "0 or 1"
+    if comparator is None and not unit and not relative_to:
+        members, last, used_set = _read_set(text, numbers, i, rules)
+        if len(members) > 1:
+            return (
+                Comparison("in", members, None, start, last, value_start=start),
+                used_set,
+            )
+
+    post = _postfix_comparator(text, cursor, rules)
+    if post is None and unit_info:
+        # "18 years of age or older"
+        am = rules.age_after.match(text, cursor)
+        if am:
+            post = _postfix_comparator(text, am.end(), rules)
+    if comparator is None and post:
+        comparator = post[0]
+        cursor = post[1]
+    if comparator is None and _is_temporal(unit, rules):
+        comparator = "=="  # a bare duration ("within 14 days"): temporal, never a threshold
+    if comparator is None:
+        return None, used
+    if word in rules.number_words and not (unit or relative_to) and comparator is None:
+        return None, used
+
+    age = bool(
+        rules.age_before.search(text[max(0, expr_start - 30) : expr_start])
+        or rules.age_after.match(text, unit_info[2] if unit_info else end)
+    )
+    comp = Comparison(
+        comparator=comparator,
+        value=_as_number(values) if not isinstance(values, list) else values,
+        unit=unit,
+        start=expr_start,
+        end=cursor,
+        relative_to=relative_to,
+        relative_mode=relative_mode,
+        temporal=_is_temporal(unit, rules) and not age,
+        age=age and _is_temporal(unit, rules),
+        value_start=start,
+        unit_span=(unit_info[1], unit_info[2]) if unit_info else None,
+    )
+    cm = rules.condition.match(text, cursor)
+    if cm:
+        comp.condition = cm.group("condition").strip()
+    return comp, used
+
+
+def _read_range(
+    text: str,
+    numbers: list[tuple[int, int, float | None]],
+    i: int,
+    cursor: int,
+    unit: str | None,
+    rules: ComparatorRules,
+) -> tuple[Comparison, int] | None:
+    if i + 1 >= len(numbers):
+        return None
+    start, end, low = numbers[i]
+    nstart, nend, high = numbers[i + 1]
+    jm = rules.range_joiner.match(text, cursor)
+    if not jm:
+        return None
+    # the upper bound may carry its own comparator: "10% to <60%"
+    between = text[jm.end() : nstart]
+    upper = "<="
+    if between.strip():
+        sym = parse_comparator(between.strip(), rules)
+        if sym not in ("<", "<="):
+            return None
+        upper = sym
+    joiner = text[jm.start() : jm.end()].strip().lower()
+    prefix = _prefix_comparator(text, start, rules)
+    has_between = bool(rules.range_prefix.search(text[:start]))
+    if joiner == "and" and not has_between:
+        return None
+    if prefix and not has_between:
+        return None
+    if low is None or high is None or high <= low:
+        return None
+    unit2 = _unit_at(text, nend, rules)
+    end2 = unit2[2] if unit2 else nend
+    unit_final = unit or (unit2[0] if unit2 else None)
+    unit_span = None
+    if unit2:
+        unit_span = (unit2[1], unit2[2])
+    elif unit:
+        unit_info = _unit_at(text, end, rules)
+        unit_span = (unit_info[1], unit_info[2]) if unit_info else None
+    rel = _relative_at(text, nend, rules)
+    relative_to = rel[0] if rel else None
+    if rel:
+        end2 = rel[1]
+    temporal = _is_temporal(unit_final, rules)
+    age = bool(rules.age_after.match(text, end2)) or bool(
+        rules.age_before.search(text[max(0, start - 30) : start])
+    )
+    pm = rules.range_prefix.search(text[max(0, start - 40) : start])
+    expr_start = max(0, start - 40) + pm.start() if pm else start
+    low_cmp = Comparison(
+        ">=",
+        _as_number(low),
+        unit_final,
+        expr_start,
+        end2,
+        relative_to=relative_to,
+        relative_mode="multiple" if rel else None,
+        temporal=temporal and not age,
+        age=age and temporal,
+        value_start=start,
+        unit_span=unit_span,
+    )
+    low_cmp.equivalent = {"range_upper": {"comparator": upper, "value": _as_number(high)}}
+    return low_cmp, i + 2
+
+
+def _read_set(
+    text: str, numbers: list[tuple[int, int, float | None]], i: int, rules: ComparatorRules
+) -> tuple[list[float], int, int]:
+    members = [numbers[i][2]]
+    last = numbers[i][1]
+    j = i + 1
+    while j < len(numbers):
+        gap = text[last : numbers[j][0]]
+        if not rules.set_joiner.fullmatch(gap):
+            break
+        members.append(numbers[j][2])
+        last = numbers[j][1]
+        j += 1
+    if len(members) > 1 and not any(w in text[numbers[i][1] : last].lower() for w in ("or", ",")):
+        return [members[0]], numbers[i][1], i + 1
+    return [_as_number(m) for m in members if m is not None], last, j
+
+
+def expand(comparisons: list[Comparison]) -> list[Comparison]:
+    """Split each range into its two bounds (``>=`` low, ``<=``/``<`` high)."""
+    out: list[Comparison] = []
+    for c in comparisons:
+        upper = (c.equivalent or {}).get("range_upper")
+        if upper is None:
+            out.append(c)
+            continue
+        low = Comparison(**{**_fields(c), "equivalent": None})
+        high = Comparison(
+            **{
+                **_fields(c),
+                "equivalent": None,
+                "comparator": upper["comparator"],
+                "value": upper["value"],
+            }
+        )
+        out.extend([low, high])
+    return out
+
+
+def _fields(c: Comparison) -> dict[str, Any]:
+    return {name: getattr(c, name) for name in Comparison.__slots__}
+
+
+# --- attaching analytes -------------------------------------------------------------------
+
+# "<0.26 or >1.65", "≥1 g/dL (≥0.5 g/dL in case of ...)": the earlier analyte again
+_SAME_ANALYTE = re.compile(r"\s*[,;]?\s*(?:and/or|or|and)?\s*(?:both)?\s*\(?\s*", re.I)
+_CLAUSE_BREAK = re.compile(r"[;.](?:\s|$)|:\s|\bwhile\b|\bwhereas\b|\bbut\b")
+_COORDINATION = re.compile(r"\s*(?:,\s*(?:and|or)?|/|and/or|and|or|&)\s*(?:serum\s+|plasma\s+)?$", re.I)
+_FALLBACK_TRIM = re.compile(
+    r"^(?:(?:the|a|an|any|with|and|or|of|has|have|had|must|be|is|are|was|were|should|"
+    r"level|levels|value|values|count|counts|by|in|at|to|for|on|if|who|that|which|patients?|"
+    r"participants?|subjects?|received?|receiving|having|undergone|least|than|[a-z]\))\s+)+",
+    re.I,
+)
+_FALLBACK_TAIL = re.compile(
+    r"(?:\s+(?:of|is|was|are|were|be|should\s+be|must\s+be|must|should|level|levels|value|"
+    r"values|score|concentration|and|or|with|by|to|at|in))+\s*$",
+    re.I,
+)
+
+
+def attach_analytes(
+    text: str, comparisons: list[Comparison], mentions: list[Mention]
+) -> list[Found]:
+    """Give each comparison its analyte(s): nearest mention before it, else after, else words."""
+    mentions = sorted(mentions, key=lambda m: m.start)
+    found: list[Found] = []
+    for idx, comp in enumerate(comparisons):
+        if comp.temporal:
+            continue
+        if idx and comparisons[idx - 1].start == comp.start and found:
+            # the upper bound of a range: same analytes as its lower bound
+            twins = [f for f in found if f.comparison is comparisons[idx - 1]]
+            for f in twins:
+                found.append(Found(f.analyte, comp, f.start, max(f.end, comp.end)))
+            if twins:
+                continue
+        prev_end = comparisons[idx - 1].end if idx else 0
+        targets = _left_analytes(text, comp, mentions, prev_end)
+        if not targets and comp.age:
+            targets = [Mention(comp.start, comp.end, "age", text[comp.start : comp.end], False)]
+        fallback = None if targets else _fallback_analyte(text, comp, prev_end)
+        if not targets and fallback is None:
+            right = _right_analyte(text, comp, mentions, comparisons, idx)
+            targets = [right] if right else []
+        if not targets:
+            if fallback is None and found and _SAME_ANALYTE.fullmatch(
+                text[found[-1].comparison.end : comp.start]
+            ):
+                fallback = found[-1].analyte  # "<0.26 or >1.65": the same analyte twice
+            if fallback is None:
+                continue
+            targets = [fallback]
+        for m in targets:
+            start = min(m.start, comp.start)
+            end = max(m.end, comp.end)
+            found.append(Found(m, comp, start, end))
+    return found
+
+
+def _left_analytes(
+    text: str, comp: Comparison, mentions: list[Mention], prev_end: int
+) -> list[Mention]:
+    before = [m for m in mentions if m.end <= comp.start]
+    if not before:
+        return []
+    nearest = before[-1]
+    gap = text[nearest.end : comp.start]
+    # another comparison between them, a clause break or a long gap: not this analyte
+    if nearest.end < prev_end and nearest.start < prev_end:
+        if not re.fullmatch(r"\s*(?:,|or|and|/)?\s*", text[prev_end : comp.start]):
+            return []
+        # "<0.26 or >1.65": the earlier analyte again, handled by the caller's fallback
+        return []
+    if len(gap) > 60 or _CLAUSE_BREAK.search(gap):
+        return []
+    group = [nearest]
+    for m in reversed(before[:-1]):
+        between = text[m.end : group[-1].start]
+        if _COORDINATION.fullmatch(between):
+            group.append(m)
+        else:
+            break
+    return list(reversed(group))
+
+
+def _right_analyte(
+    text: str,
+    comp: Comparison,
+    mentions: list[Mention],
+    comparisons: list[Comparison],
+    idx: int,
+) -> Mention | None:
+    nxt = comparisons[idx + 1].start if idx + 1 < len(comparisons) else len(text)
+    for m in mentions:
+        if m.start >= comp.end and m.start < nxt:
+            gap = text[comp.end : m.start]
+            if len(gap) <= 25 and not _CLAUSE_BREAK.search(gap):
+                return m
+            return None
+    return None
+
+
+def _fallback_analyte(text: str, comp: Comparison, prev_end: int) -> Mention | None:
+    """The words just before a comparison, when no lexicon analyte names it."""
+    left = max(prev_end, comp.start - 60)
+    window = text[left : comp.start]
+    cut = max((m.end() for m in re.finditer(r"[;:.(),\[\]]\s*|\s(?:and|or|but|if|with)\s", window)), default=0)
+    phrase = window[cut:]
+    m = _FALLBACK_TRIM.match(phrase)
+    offset = m.end() if m else 0
+    phrase2 = phrase[offset:]
+    tail = _FALLBACK_TAIL.search(phrase2)
+    if tail:
+        phrase2 = phrase2[: tail.start()]
+    phrase2 = phrase2.rstrip(" -:")
+    if not re.search(r"[A-Za-z]{2,}", phrase2):
+        return None
+    start = left + cut + offset
+    words = phrase2.split()
+    if len(words) > 6:
+        drop = len(" ".join(words[:-6])) + 1
+        start += drop
+        phrase2 = phrase2[drop:]
+    return Mention(start, start + len(phrase2), phrase2.lower().strip(), phrase2, False)
+
+
+def extract(text: str, mentions: list[Mention], rules: ComparatorRules | None = None) -> list[Found]:
+    """Thresholds of one statement (offsets relative to ``text``)."""
+    comparisons = expand(find_comparisons(text, rules))
+    return attach_analytes(text, comparisons, mentions)
+
+
+def temporal_expressions(text: str, rules: ComparatorRules | None = None) -> list[Comparison]:
+    """The time quantities of one statement that are windows or durations, not thresholds."""
+    return [c for c in find_comparisons(text, rules) if c.temporal]
