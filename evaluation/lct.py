@@ -257,15 +257,15 @@ def normalize_time_unit(text: str | None) -> str:
     return "/".join(_TIME_ALIASES.get(part.strip(), part.strip()) for part in s.split("/"))
 
 
-def _same_quantity(a: str, b: str) -> bool:
-    """``pipeline.units.same_quantity`` if the pipeline provides it, else False (string
-    comparison has already failed by the time this is asked)."""
+def _same_unit(a: str, b: str) -> bool:
+    """``pipeline.units.same_unit`` (convertible with factor 1: "μmol/l" = "umol/L"), else
+    False (string comparison has already failed by the time this is asked)."""
     try:
-        from pipeline.units import same_quantity  # type: ignore[attr-defined]
+        from pipeline.units import same_unit
     except (ImportError, AttributeError):
         return False
     try:
-        return bool(same_quantity(a, b))
+        return bool(same_unit(a, b))
     except Exception:  # an unparseable unit is a mismatch, not a crash of the evaluation
         return False
 
@@ -276,7 +276,7 @@ def units_match(gold: Item, t: Item) -> bool:
     True when the gold has no unit (units are scored only where annotated), when the written
     units agree after normalisation (the gold ``unit_alt_text`` restatement counts too), when
     the gold unit names ULN/LLN and the prediction says so through ``relative_to``, or when
-    ``pipeline.units.same_quantity`` says the two units are the same.
+    ``pipeline.units.same_unit`` says the two units are the same.
     """
     gold_units = [u for u in (gold.get("unit_text"), gold.get("unit_alt_text")) if u]
     if not gold_units:
@@ -288,7 +288,7 @@ def units_match(gold: Item, t: Item) -> bool:
             return True
         if pred_unit and normalize_unit(unit) == normalize_unit(pred_unit):
             return True
-    return bool(pred_unit) and any(_same_quantity(u, pred_unit) for u in gold_units)
+    return bool(pred_unit) and any(_same_unit(u, pred_unit) for u in gold_units)
 
 
 def _time_units_match(gold: Item, t: Item) -> bool:

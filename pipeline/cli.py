@@ -53,14 +53,22 @@ def cmd_parse(args: argparse.Namespace) -> int:
 def cmd_batch(args: argparse.Namespace) -> int:
     from .batch import run
 
+    if args.workers < 1:
+        raise InputError("--workers must be at least 1")
     summary = run(
         args.inputs,
         Path(args.output),
         Path(args.errors) if args.errors else None,
         progress=not args.no_progress,
+        resume=args.resume,
+        workers=args.workers,
+        dask=args.dask,
+        scheduler=args.scheduler,
+        chunk_size=args.chunk_size,
     )
+    skipped = f"; {summary.skipped} already written (resume)" if summary.skipped else ""
     print(
-        f"{summary.ok} trials written to {args.output}; {summary.failed} failed",
+        f"{summary.ok} trials written to {args.output}; {summary.failed} failed{skipped}",
         file=sys.stderr,
     )
     for failure in summary.failures[:10]:
@@ -85,11 +93,29 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--id", help="trial id to record (default: the file name)")
     p.set_defaults(func=cmd_parse)
 
-    b = sub.add_parser("batch", help="structure many trials into JSONL")
-    b.add_argument("inputs", nargs="+", help="files, folders, JSONL or API v2 JSON; - for stdin")
-    b.add_argument("-o", "--output", required=True, help="output JSONL")
+    b = sub.add_parser(
+        "batch",
+        help="structure many trials into JSONL or Parquet (resumable, parallel)",
+        description="Inputs: text/JSON files or folders, JSONL, ClinicalTrials.gov API v2 JSON"
+        " (one study, an array, or the zipped bulk download) and AACT's eligibilities.txt.",
+    )
+    b.add_argument("inputs", nargs="+", help="files, folders, JSONL, JSON, .zip, AACT; - for stdin")
+    b.add_argument("-o", "--output", required=True, help="output .jsonl or .parquet")
     b.add_argument("--errors", help="errors JSONL (default: OUTPUT.errors.jsonl)")
     b.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    b.add_argument(
+        "--resume", action="store_true", help="skip ids already in OUTPUT and append to it"
+    )
+    b.add_argument(
+        "--workers", type=int, default=1, help="worker processes (default 1: this process)"
+    )
+    b.add_argument(
+        "--dask", action="store_true", help="use Dask (a LocalCluster of --workers processes)"
+    )
+    b.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port); implies --dask")
+    b.add_argument(
+        "--chunk-size", type=int, default=4, help="records per task sent to a worker (default 4)"
+    )
     b.set_defaults(func=cmd_batch)
 
     for name, loader in sorted(_plugins().items()):

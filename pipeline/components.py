@@ -213,7 +213,7 @@ class ConceptMatcher(_RuleFiles):
         for crit in doc.spans.get(CRITERIA, []):
             for match_id, start, end in self.matcher(crit, as_spans=False):
                 label, name = doc.vocab.strings[match_id].split("\t", 1)
-                span = Span(doc, crit.start + start, crit.start + end, label=label, kb_id=name)
+                span = Span(doc, start, end, label=label, kb_id=name)
                 found.append(span)
         found += self._abbreviations(doc)
         doc.ents = filter_spans(found)

@@ -44,7 +44,8 @@ def check_text(text: object, *, max_chars: int = MAX_CHARS) -> str:
         raise InputError(f"expected text, got {type(text).__name__}")
     if len(text) > max_chars:
         raise InputTooLargeError(
-            f"input has {len(text):,} characters; the limit is {max_chars:,} (is this criteria text?)"
+            f"input has {len(text):,} characters; the limit is {max_chars:,}"
+            " (is this criteria text?)"
         )
     if not text.strip():
         raise EmptyInputError("input is empty or only whitespace")
@@ -95,7 +96,9 @@ def parse_json_text(text: str) -> Any:
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
-        raise MalformedJSONError(f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}") from exc
+        raise MalformedJSONError(
+            f"invalid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
+        ) from exc
 
 
 def records_from_json(data: Any, source: str | None = None) -> Iterator[Record | InputError]:
@@ -163,3 +166,141 @@ def read_path(path: Path) -> Iterator[Record | InputError]:
             yield type(exc)(f"{path}: {exc}")
         return
     yield Record(path.stem, text, source=str(path))
+
+
+# --- bulk downloads: zipped API v2 studies and AACT flat files -------------------------------
+
+ZIP_MEMBER_SUFFIXES = (".json", ".jsonl", ".txt", ".md")
+AACT_FILE_NAME = "eligibilities.txt"
+_AACT_NA = {"", "n/a", "na", "none"}
+
+
+def read_zip(path: Path) -> Iterator[Record | InputError]:
+    """Records of a ``.zip`` such as ClinicalTrials.gov's bulk download (one API v2 study JSON
+    per member). Members are read one at a time, in name order, so memory stays that of the
+    largest member whatever the archive's size; a bad member is yielded as its error."""
+    import zipfile
+
+    try:
+        archive = zipfile.ZipFile(path)
+    except (OSError, zipfile.BadZipFile) as exc:
+        yield InputError(f"{path}: not a readable zip archive: {exc}")
+        return
+    with archive:
+        members = sorted(
+            (m for m in archive.infolist() if not m.is_dir()), key=lambda m: m.filename
+        )
+        for member in members:
+            if member.filename.lower().endswith(ZIP_MEMBER_SUFFIXES):
+                yield from _zip_member_records(archive, member, f"{path}!{member.filename}")
+
+
+def _zip_member_records(archive: Any, member: Any, source: str) -> Iterator[Record | InputError]:
+    try:
+        text = decode(archive.read(member))
+    except InputError as exc:
+        yield tag_error(type(exc)(f"{source}: {exc}"), source)
+        return
+    except Exception as exc:  # a corrupt member (CRC, compression) must not end the batch
+        yield tag_error(InputError(f"{source}: cannot read member: {exc}"), source)
+        return
+    name = member.filename.lower()
+    if name.endswith(".jsonl"):
+        for number, line in enumerate(text.splitlines(), start=1):
+            if line.strip():
+                yield from json_line_records(line, f"{source}:{number}")
+        return
+    if name.endswith(".json") or looks_like_json(text):
+        try:
+            yield from records_from_json(parse_json_text(text), source)
+        except InputError as exc:
+            yield tag_error(type(exc)(f"{source}: {exc}"), source)
+        return
+    stem = Path(member.filename).stem
+    yield Record(stem, text, source=source)
+
+
+def json_line_records(line: str, source: str) -> Iterator[Record | InputError]:
+    try:
+        yield from records_from_json(parse_json_text(line), source)
+    except InputError as exc:
+        yield tag_error(type(exc)(f"{source}: {exc}"), source)
+
+
+def tag_error(exc: InputError, record_id: str) -> InputError:
+    """Name the failing record on the error, so a batch's errors file can point at it."""
+    exc.record_id = record_id  # type: ignore[attr-defined]
+    return exc
+
+
+def is_aact_file(path: Path) -> bool:
+    """AACT's ``eligibilities.txt`` (by name, or a ``.txt`` whose header names ``nct_id`` and
+    ``criteria`` between pipes): such a file is a table of trials, not one trial's text."""
+    if path.name.lower() == AACT_FILE_NAME:
+        return True
+    if path.suffix.lower() != ".txt":
+        return False
+    try:
+        with path.open("rb") as fh:
+            header = fh.readline(4096).decode("utf-8-sig", errors="replace").lower()
+    except OSError:
+        return False
+    columns = [c.strip() for c in header.split("|")]
+    return "nct_id" in columns and "criteria" in columns
+
+
+def read_aact(path: Path) -> Iterator[Record | InputError]:
+    """Records of AACT's pipe-delimited ``eligibilities.txt`` (columns include ``nct_id`` and
+    ``criteria``; quoted fields may span lines), streamed row by row with the csv module.
+
+    Bytes are decoded with ``surrogateescape`` so one row with invalid UTF-8 becomes that row's
+    ``EncodingError`` instead of ending the file. The age, gender and healthy-volunteer columns
+    become the same structured fields as an API v2 study's.
+    """
+    import csv
+    import io
+
+    csv.field_size_limit(max(csv.field_size_limit(), MAX_CHARS + 1))
+    try:
+        raw = path.open("rb")
+    except OSError as exc:
+        yield InputError(f"{path}: cannot read: {exc.strerror}")
+        return
+    with io.TextIOWrapper(raw, encoding="utf-8-sig", errors="surrogateescape", newline="") as fh:
+        reader = csv.DictReader(fh, delimiter="|")
+        if not reader.fieldnames or not {"nct_id", "criteria"} <= set(reader.fieldnames):
+            yield InputError(f"{path}: not an AACT eligibilities file (needs nct_id and criteria)")
+            return
+        for row in reader:
+            yield _aact_record(row, path, reader.line_num)
+
+
+def _aact_record(row: dict[str, Any], path: Path, line: int) -> Record | InputError:
+    nct_id = (row.get("nct_id") or "").strip() or None
+    source = f"{path}:{line}"
+    if any(isinstance(v, str) and _has_surrogates(v) for v in row.values()):
+        return tag_error(EncodingError(f"{source}: row is not valid UTF-8"), nct_id or source)
+    text = row.get("criteria")
+    if not isinstance(text, str):
+        return tag_error(MalformedJSONError(f"{source}: row has no criteria column"), source)
+    return Record(nct_id, text, _aact_structured(row), source=source)
+
+
+def _has_surrogates(text: str) -> bool:
+    return any("\udc80" <= ch <= "\udcff" for ch in text)
+
+
+def _aact_structured(row: dict[str, Any]) -> dict[str, Any]:
+    """AACT columns -> API v2 ``eligibilityModule`` names, skipping AACT's "N/A" blanks."""
+    out: dict[str, Any] = {}
+    for column, key in (("minimum_age", "minimumAge"), ("maximum_age", "maximumAge")):
+        value = (row.get(column) or "").strip()
+        if value.casefold() not in _AACT_NA:
+            out[key] = value
+    gender = (row.get("gender") or "").strip()
+    if gender.casefold() not in _AACT_NA:
+        out["sex"] = gender.upper()
+    healthy = (row.get("healthy_volunteers") or "").strip().casefold()
+    if healthy not in _AACT_NA:
+        out["healthyVolunteers"] = healthy.startswith(("accepts", "yes", "true", "t"))
+    return out

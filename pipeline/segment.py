@@ -400,6 +400,8 @@ def _is_child(
     if item.marker and p.marker and item.marker != p.marker:
         # "1." items with "a)" sub-items: a different marker kind is a level change.
         return kids[0].marker == item.marker if kids else True
+    if item.marker and p.marker and kids and kids[0].marker != p.marker:
+        return False  # back to the parent's own marker kind: a sibling of the parent
     if rules.intro.search(item.text):
         return False  # a new list introducer is a sibling of the open one
     if kids:

@@ -550,14 +550,25 @@ _FALLBACK_TAIL = re.compile(
 
 
 def attach_analytes(
-    text: str, comparisons: list[Comparison], mentions: list[Mention]
+    text: str,
+    comparisons: list[Comparison],
+    mentions: list[Mention],
+    time_analytes: frozenset[str] = frozenset(),
 ) -> list[Found]:
-    """Give each comparison its analyte(s): nearest mention before it, else after, else words."""
+    """Give each comparison its analyte(s): nearest mention before it, else after, else words.
+
+    A time quantity is a threshold only when it measures an analyte of ``time_analytes``
+    ("life expectancy of at least 3 months"); otherwise it is a temporal window.
+    """
     mentions = sorted(mentions, key=lambda m: m.start)
     found: list[Found] = []
     for idx, comp in enumerate(comparisons):
         if comp.temporal:
-            continue
+            prev_end = comparisons[idx - 1].end if idx else 0
+            timed = _left_analytes(text, comp, mentions, prev_end)
+            if not timed or any(m.name not in time_analytes for m in timed):
+                continue
+            comp.temporal = False
         if idx and comparisons[idx - 1].start == comp.start and found:
             # the upper bound of a range: same analytes as its lower bound
             twins = [f for f in found if f.comparison is comparisons[idx - 1]]
@@ -655,10 +666,15 @@ def _fallback_analyte(text: str, comp: Comparison, prev_end: int) -> Mention | N
     return Mention(start, start + len(phrase2), phrase2.lower().strip(), phrase2, False)
 
 
-def extract(text: str, mentions: list[Mention], rules: ComparatorRules | None = None) -> list[Found]:
+def extract(
+    text: str,
+    mentions: list[Mention],
+    rules: ComparatorRules | None = None,
+    time_analytes: frozenset[str] = frozenset(),
+) -> list[Found]:
     """Thresholds of one statement (offsets relative to ``text``)."""
     comparisons = expand(find_comparisons(text, rules))
-    return attach_analytes(text, comparisons, mentions)
+    return attach_analytes(text, comparisons, mentions, time_analytes)
 
 
 def temporal_expressions(text: str, rules: ComparatorRules | None = None) -> list[Comparison]:
