@@ -247,6 +247,10 @@ class ThresholdExtractor(_RuleFiles):
 
         self.rules = thresholds.load_comparator_rules(self.files["comparators.json"])
         self.analytes = load_analytes(self.files["analytes.jsonl"])
+        self.unitless = frozenset(a.name for a in self.analytes if a.unit is None)
+        self.time_analytes = frozenset(
+            a.name for a in self.analytes if a.unit in ("a", "mo", "wk", "d", "h", "min")
+        )
 
     def __call__(self, doc: Doc) -> Doc:
         from .measures import build_threshold, build_temporal
@@ -262,7 +266,9 @@ class ThresholdExtractor(_RuleFiles):
             ]
             text = crit.text
             comparisons = thresholds.expand(thresholds.find_comparisons(text, self.rules))
-            found = thresholds.attach_analytes(text, comparisons, mentions)
+            found = thresholds.attach_analytes(
+                text, comparisons, mentions, self.time_analytes, self.unitless
+            )
             raw = doc._.raw_text or doc.text
             crit._.thresholds = [build_threshold(f, base, self.analytes, raw) for f in found]
             crit._.temporal = [build_temporal(c, base, raw) for c in comparisons if c.temporal]

@@ -60,7 +60,7 @@ def build_threshold(found: Found, base: int, lexicon: AnalyteLexicon, raw: str) 
     """A schema ``Threshold`` with offsets into the whole text (``base`` + relative)."""
     comp = found.comparison
     mention = found.analyte
-    analyte = lexicon.get(mention.name) if mention.lexicon else lexicon.lookup(mention.text)
+    analyte = lexicon.get(mention.name) or lexicon.lookup(mention.text)
     name = analyte.name if analyte else mention.name
     unit_raw = (
         raw[base + comp.unit_span[0] : base + comp.unit_span[1]] if comp.unit_span else comp.unit

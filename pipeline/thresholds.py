@@ -94,6 +94,10 @@ class ComparatorRules:
     age_after: re.Pattern[str]
     condition: re.Pattern[str]
     number: re.Pattern[str]
+    quantifier: re.Pattern[str]
+    infix_nouns: re.Pattern[str]
+    roman_cue: re.Pattern[str]
+    roman: dict[str, float]
 
 
 _NUMBER = (
@@ -121,6 +125,9 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         "temporal_units",
         "age_cues",
         "condition",
+        "quantifier",
+        "infix_nouns",
+        "roman",
     )
     require(path, "comparators", body, keys)
 
@@ -165,6 +172,10 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         age_after=compile_regex(path, "age_cues.after", ages["after"]),
         condition=compile_regex(path, "condition", body["condition"]),
         number=compile_regex(path, "number", number),
+        quantifier=compile_regex(path, "quantifier", body["quantifier"]),
+        infix_nouns=compile_regex(path, "infix_nouns", body["infix_nouns"]),
+        roman_cue=compile_regex(path, "roman.cue", body["roman"]["cue"]),
+        roman={k.lower(): float(v) for k, v in body["roman"]["numerals"].items()},
     )
 
 
@@ -273,9 +284,14 @@ def find_comparisons(text: str, rules: ComparatorRules | None = None) -> list[Co
     """Every comparison in ``text`` (see the module docstring), in text order."""
     rules = rules or default_comparator_rules()
     numbers = [
-        (m.start(), m.end(), parse_number(m.group(), rules)) for m in rules.number.finditer(text)
+        (m.start(), m.end(), parse_number(m.group(), rules))
+        for m in rules.number.finditer(text)
+        if not rules.quantifier.match(text, m.end())  # "at least one of the following"
     ]
-    numbers = [n for n in numbers if n[2] is not None]
+    numbers = sorted(
+        [n for n in numbers if n[2] is not None] + _roman_numbers(text, rules),
+        key=lambda n: n[0],
+    )
     out: list[Comparison] = []
     consumed_to = -1
     i = 0
@@ -310,7 +326,29 @@ def find_comparisons(text: str, rules: ComparatorRules | None = None) -> list[Co
             out.append(comp)
         consumed_to = comp.end
         i = used
-    return out
+    return _with_bare_relatives(text, out, rules)
+
+
+def _with_bare_relatives(
+    text: str, found: list[Comparison], rules: ComparatorRules
+) -> list[Comparison]:
+    """Add limits stated without a number: "above the upper limit of normal" is ``> 1 × ULN``."""
+    extra: list[Comparison] = []
+    for symbol, cue in rules.bare_relative:
+        for relative_to, pattern in rules.relative:
+            rx = re.compile(rf"(?<![\w.])(?:{cue.pattern})(?:{pattern.pattern})", re.I)
+            for m in rx.finditer(text):
+                if any(c.start <= m.start() < c.end or m.start() <= c.start < m.end() for c in found + extra):
+                    continue
+                if text[m.start() : m.end()].strip().endswith("N") and " N" in text[m.start() : m.end()]:
+                    continue  # the bare "N" alias of ULN needs a number before it
+                extra.append(
+                    Comparison(
+                        symbol, 1, None, m.start(), m.end(), relative_to, "multiple",
+                        value_start=m.start(),
+                    )
+                )
+    return sorted(found + extra, key=lambda c: c.start)
 
 
 def _is_equivalent(text: str, prev: Comparison, comp: Comparison) -> bool:
@@ -326,6 +364,20 @@ def _is_equivalent(text: str, prev: Comparison, comp: Comparison) -> bool:
     return comp.comparator in (prev.comparator, "==") and bool(comp.unit)
 
 
+_ROMAN = re.compile(r"\b(?:IV|V|I{1,3})\b")
+
+
+def _roman_numbers(text: str, rules: ComparatorRules) -> list[tuple[int, int, float | None]]:
+    """Roman numerals where a class or grade is named ("NYHA III-IV", "class II or III")."""
+    out: list[tuple[int, int, float | None]] = []
+    for m in _ROMAN.finditer(text):
+        before = text[max(0, m.start() - 24) : m.start()]
+        chained = out and re.fullmatch(r"\s*(?:-|–|to|or|,|and|/)\s*", text[out[-1][1] : m.start()])
+        if rules.roman_cue.search(before) or chained:
+            out.append((m.start(), m.end(), rules.roman[m.group().lower()]))
+    return out
+
+
 def _read_comparison(
     text: str, numbers: list[tuple[int, int, float | None]], i: int, rules: ComparatorRules
 ) -> tuple[Comparison | None, int]:
@@ -333,6 +385,11 @@ def _read_comparison(
     assert value is not None
     word = text[start:end].lower()
     prefix = _prefix_comparator(text, start, rules)
+    if prefix is None:
+        # "≥ grade 2", "> NYHA class 2": the comparator stands before the measure's name
+        noun = re.search(rf"(?:{rules.infix_nouns.pattern})$", text[max(0, start - 30) : start], re.I)
+        if noun:
+            prefix = _prefix_comparator(text, start - len(noun.group()), rules)
     comparator = prefix[0] if prefix else None
     expr_start = prefix[1] if prefix else start
 
@@ -554,19 +611,25 @@ def attach_analytes(
     comparisons: list[Comparison],
     mentions: list[Mention],
     time_analytes: frozenset[str] = frozenset(),
+    unitless: frozenset[str] = frozenset(),
 ) -> list[Found]:
-    """Give each comparison its analyte(s): nearest mention before it, else after, else words.
+    """Give each comparison its analyte(s), trying in order: a mention inside the comparison
+    ("≥ grade 2"), the nearest mention before it (with its coordination: "AST and ALT"), an
+    age cue, a mention right after it ("≥ 1 bone lytic lesion"), the previous comparison's
+    analyte ("<0.26 or >1.65"), the words before it, a mention shortly after it.
 
     A time quantity is a threshold only when it measures an analyte of ``time_analytes``
-    ("life expectancy of at least 3 months"); otherwise it is a temporal window.
+    ("life expectancy of at least 3 months"); otherwise it is a temporal window. A mention of
+    an analyte in ``unitless`` (counts, scores) cannot take a comparison with a unit.
     """
-    mentions = sorted(mentions, key=lambda m: m.start)
+    mentions = merge_abbreviations(text, sorted(mentions, key=lambda m: m.start))
     found: list[Found] = []
     for idx, comp in enumerate(comparisons):
+        prev_end = comparisons[idx - 1].end if idx else 0
         if comp.temporal:
-            prev_end = comparisons[idx - 1].end if idx else 0
             timed = _left_analytes(text, comp, mentions, prev_end)
-            if not timed or any(m.name not in time_analytes for m in timed):
+            near = timed and len(text[timed[-1].end : comp.start]) <= 20
+            if not near or any(m.name not in time_analytes for m in timed):
                 continue
             comp.temporal = False
         if idx and comparisons[idx - 1].start == comp.start and found:
@@ -576,27 +639,57 @@ def attach_analytes(
                 found.append(Found(f.analyte, comp, f.start, max(f.end, comp.end)))
             if twins:
                 continue
-        prev_end = comparisons[idx - 1].end if idx else 0
-        targets = _left_analytes(text, comp, mentions, prev_end)
+        fits = _fits(comp, unitless)
+        targets = [m for m in mentions if m.start >= comp.start and m.end <= comp.value_start]
+        targets = [m for m in targets if fits(m)][-1:]
+        if not targets:
+            targets = [m for m in _left_analytes(text, comp, mentions, prev_end) if fits(m)]
         if not targets and comp.age:
             targets = [Mention(comp.start, comp.end, "age", text[comp.start : comp.end], False)]
-        fallback = None if targets else _fallback_analyte(text, comp, prev_end)
-        if not targets and fallback is None:
-            right = _right_analyte(text, comp, mentions, comparisons, idx)
-            targets = [right] if right else []
         if not targets:
-            if fallback is None and found and _SAME_ANALYTE.fullmatch(
-                text[found[-1].comparison.end : comp.start]
-            ):
-                fallback = found[-1].analyte  # "<0.26 or >1.65": the same analyte twice
-            if fallback is None:
-                continue
-            targets = [fallback]
+            right = _right_analyte(text, comp, mentions, comparisons, idx, adjacent=True)
+            targets = [right] if right else []
+        if not targets and found and _SAME_ANALYTE.fullmatch(
+            text[found[-1].comparison.end : comp.start]
+        ):
+            targets = [found[-1].analyte]  # "<0.26 or >1.65": the same analyte again
+        if not targets:
+            fallback = _fallback_analyte(text, comp, prev_end)
+            targets = [fallback] if fallback else []
+        if not targets:
+            right = _right_analyte(text, comp, mentions, comparisons, idx, adjacent=False)
+            targets = [right] if right else []
         for m in targets:
-            start = min(m.start, comp.start)
-            end = max(m.end, comp.end)
-            found.append(Found(m, comp, start, end))
+            found.append(Found(m, comp, min(m.start, comp.start), max(m.end, comp.end)))
     return found
+
+
+def _fits(comp: Comparison, unitless: frozenset[str]):  # noqa: ANN202
+    has_unit = bool(comp.unit) and comp.unit.strip() != "%"
+
+    def fits(m: Mention) -> bool:
+        return not (has_unit and m.name in unitless)
+
+    return fits
+
+
+def merge_abbreviations(text: str, mentions: list[Mention]) -> list[Mention]:
+    """``aspartate transaminase (ALT)``: a mention and the abbreviation after it in
+    parentheses are one mention, named by the abbreviation (the more specific of the two)."""
+    out: list[Mention] = []
+    i = 0
+    while i < len(mentions):
+        m = mentions[i]
+        if i + 1 < len(mentions):
+            n = mentions[i + 1]
+            if re.fullmatch(r"\s*\(\s*", text[m.end : n.start]) and re.match(r"\s*\)", text[n.end :]):
+                close = text.index(")", n.end) + 1
+                out.append(Mention(m.start, close, n.name, text[m.start : close], n.lexicon))
+                i += 2
+                continue
+        out.append(m)
+        i += 1
+    return out
 
 
 def _left_analytes(
@@ -608,7 +701,7 @@ def _left_analytes(
     nearest = before[-1]
     gap = text[nearest.end : comp.start]
     # another comparison between them, a clause break or a long gap: not this analyte
-    if nearest.end < prev_end and nearest.start < prev_end:
+    if nearest.start < prev_end:
         if not re.fullmatch(r"\s*(?:,|or|and|/)?\s*", text[prev_end : comp.start]):
             return []
         # "<0.26 or >1.65": the earlier analyte again, handled by the caller's fallback
@@ -618,7 +711,8 @@ def _left_analytes(
     group = [nearest]
     for m in reversed(before[:-1]):
         between = text[m.end : group[-1].start]
-        if _COORDINATION.fullmatch(between):
+        # "A, B and C ≤ x": a bare comma joins only inside a list closed by and/or
+        if _COORDINATION.fullmatch(between) and (len(group) > 1 or between.strip() != ","):
             group.append(m)
         else:
             break
@@ -631,11 +725,18 @@ def _right_analyte(
     mentions: list[Mention],
     comparisons: list[Comparison],
     idx: int,
+    *,
+    adjacent: bool,
 ) -> Mention | None:
+    """The mention after a comparison: right after it ("2 cycles", "5 mm in diameter") when
+    ``adjacent``, else within a few words in the same clause."""
     nxt = comparisons[idx + 1].start if idx + 1 < len(comparisons) else len(text)
     for m in mentions:
         if m.start >= comp.end and m.start < nxt:
             gap = text[comp.end : m.start]
+            if adjacent:
+                ok = re.fullmatch(r"\s*(?:(?:of|in)\s+)?(?:(?:the|prior|previous)\s+)?", gap, re.I)
+                return m if ok else None
             if len(gap) <= 25 and not _CLAUSE_BREAK.search(gap):
                 return m
             return None
