@@ -268,6 +268,8 @@ class Backend(Protocol):
 
     def submit(self, chunk: list[Item]) -> Pending: ...
 
+    def warm(self) -> None: ...
+
     def close(self) -> None: ...
 
 
@@ -642,6 +644,8 @@ def run(
     complete = False
     total = count_records(inputs)
     try:
+        if own_backend:  # load the pipeline first, so the bar's rate and ETA are the real ones
+            backend.warm()
         with (
             errors.open("w", encoding="utf-8") as ferr,
             _progress_bar(total, progress) as bar,

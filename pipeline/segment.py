@@ -205,6 +205,8 @@ def find_regions(
             kinds.append(("end", None))
         elif _connector(srules, body):
             kinds.append(("connector", _connector(srules, body)))
+        elif not marker and kinds and kinds[-1][0] == "header" and body[:1].islower():
+            kinds.append(("header_tail", None))  # "Inclusion Criteria (only patients who\n...):"
         else:
             kinds.append(("bullet" if marker else "plain", (indent, cstart, marker)))
 

@@ -16,10 +16,16 @@ _ESCAPE = re.compile(r"\\(?=[<>\[\]^*_()#+\-.!|{}`~=\\])")
 _ODD_SPACE = re.compile("[\u00a0\u2000-\u200b\u202f\u205f\u3000\ufeff\u2060]")
 
 
+# Full-width ASCII (U+FF01-FF5E, common in text typed with CJK input methods) and modifier
+# arrowheads used as comparators, each mapped to its one-character ASCII form.
+_ONE_FOR_ONE = {cp: cp - 0xFEE0 for cp in range(0xFF01, 0xFF5F)} | {0x02C2: 0x3C, 0x02C3: 0x3E}
+
+
 def clean(text: str) -> str:
     """Return ``text`` with escapes and odd spaces blanked, same length and offsets."""
     out = _ESCAPE.sub(" ", text)
     out = _ODD_SPACE.sub(" ", out)
+    out = out.translate(_ONE_FOR_ONE)
     if "\r" in out:
         out = out.replace("\r", " ")
     assert len(out) == len(text)  # the invariant every offset relies on

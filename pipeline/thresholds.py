@@ -62,6 +62,7 @@ class Comparison:
     age: bool = False
     value_start: int = 0
     unit_span: tuple[int, int] | None = None  # where the unit is written, to quote it verbatim
+    condition_end: int | None = None
 
 
 @dataclass(slots=True)
@@ -249,24 +250,28 @@ def _unit_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, int
     if not um or um.end() == um.start():
         return None
     unit = text[um.start() : um.end()].rstrip()
-    # Single letters are units only in unit-like company ("5 g/dL", "10 h"), not words ("a").
-    if unit.lower() in {"in", "s", "m", "l", "y", "d", "h", "k", "g", "t", "u"} and (
-        start > pos or unit.lower() in {"in", "s", "m", "y"}
-    ):
-        return None
+    # A lone letter is a unit only when written as one: "0.8 L", "5 U", "10h", "3d"; never the
+    # words "a", "in", "s" after a space.
+    if len(unit) <= 2 and unit.isalpha() and "/" not in unit:
+        if unit in ("in", "s", "m", "y", "K", "G", "T") or (start > pos and unit in ("l", "d", "g")):
+            return None
     return unit, um.start(), um.start() + len(unit)
 
 
-def _relative_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int] | None:
-    """``× ULN`` / ``times the upper limit of normal`` at ``pos``: (ULN|LLN, end)."""
+def _relative_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, str | None] | None:
+    """``× ULN`` / ``times the upper limit of normal`` at ``pos``: (ULN|LLN, end, comparator
+    implied by the words, as in "twice higher than normal")."""
     tm = rules.times.match(text, pos)
     at = tm.end() if tm else pos
+    between = text[pos:at].lower()
+    implied = ">" if re.search(r"higher|greater|more|above|over", between) else None
     for relative_to, pattern in rules.relative:
         m = pattern.match(text, at)
         if m:
-            if text[m.start() : m.end()].strip() == "N" and not (tm and tm.end() > pos):
-                continue  # a bare "N" is ULN only right after "x"
-            return relative_to, m.end()
+            bare = text[m.start() : m.end()].strip().lower()
+            if bare in ("n", "normal") and not (tm and tm.group().strip()):
+                continue  # a bare "N"/"normal" is a reference limit only after "x"/"times"
+            return relative_to, m.end(), implied
     return None
 
 
@@ -289,7 +294,8 @@ def find_comparisons(text: str, rules: ComparatorRules | None = None) -> list[Co
         if not rules.quantifier.match(text, m.end())  # "at least one of the following"
     ]
     numbers = sorted(
-        [n for n in numbers if n[2] is not None] + _roman_numbers(text, rules),
+        _decimal_commas(text, [n for n in numbers if n[2] is not None], rules)
+        + _roman_numbers(text, rules),
         key=lambda n: n[0],
     )
     out: list[Comparison] = []
@@ -364,6 +370,28 @@ def _is_equivalent(text: str, prev: Comparison, comp: Comparison) -> bool:
     return comp.comparator in (prev.comparator, "==") and bool(comp.unit)
 
 
+_DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")
+
+
+def _decimal_commas(
+    text: str, numbers: list[tuple[int, int, float | None]], rules: ComparatorRules
+) -> list[tuple[int, int, float | None]]:
+    """"7,0 mmol/l": a comma with one or two digits and a unit after is a decimal comma (a
+    thousands separator always has three digits; "ECOG 0,1" has no unit after)."""
+    out: list[tuple[int, int, float | None]] = []
+    skip_until = -1
+    for start, end, value in numbers:
+        if start < skip_until:
+            continue
+        m = _DECIMAL_COMMA.match(text, end)
+        if m and value is not None and "," not in text[start:end] and _unit_at(text, m.end(), rules):
+            out.append((start, m.end(), float(f"{int(value)}.{m.group(1)}")))
+            skip_until = m.end()
+            continue
+        out.append((start, end, value))
+    return out
+
+
 _ROMAN = re.compile(r"\b(?:IV|V|I{1,3})\b")
 
 
@@ -404,6 +432,7 @@ def _read_comparison(
     relative_mode = "multiple" if rel else None
     if rel:
         cursor = rel[1]
+        comparator = comparator or rel[2]
     elif unit_info:
         # "2 g/dL below the lower limit of normal", "> 1 mg/dL above the ULN"
         om = rules.offset.match(text, cursor)
@@ -473,6 +502,7 @@ def _read_comparison(
     cm = rules.condition.match(text, cursor)
     if cm:
         comp.condition = cm.group("condition").strip()
+        comp.condition_end = cm.end()
     return comp, used
 
 
@@ -649,8 +679,9 @@ def attach_analytes(
         if not targets:
             right = _right_analyte(text, comp, mentions, comparisons, idx, adjacent=True)
             targets = [right] if right else []
-        if not targets and found and _SAME_ANALYTE.fullmatch(
-            text[found[-1].comparison.end : comp.start]
+        before = found[-1].comparison if found else None
+        if not targets and before and _SAME_ANALYTE.fullmatch(
+            text[max(before.end, before.condition_end or 0) : comp.start]
         ):
             targets = [found[-1].analyte]  # "<0.26 or >1.65": the same analyte again
         if not targets:
@@ -744,27 +775,48 @@ def _right_analyte(
 
 
 def _fallback_analyte(text: str, comp: Comparison, prev_end: int) -> Mention | None:
-    """The words just before a comparison, when no lexicon analyte names it."""
+    """The words just before a comparison, when no lexicon analyte names it: "serum
+    galactomannan index >0.5", "white blood cell(WBC) is less than 3000/µL"."""
     left = max(prev_end, comp.start - 60)
-    window = text[left : comp.start]
-    cut = max((m.end() for m in re.finditer(r"[;:.(),\[\]]\s*|\s(?:and|or|but|if|with)\s", window)), default=0)
+    end = comp.start
+    paren_end: int | None = None  # "ER (Estrogen Receptors)": the name keeps its gloss
+    # drop what sits between the measure's name and the comparison: "is", "(WBC)", "["
+    while True:
+        window = text[left:end]
+        tail = _FALLBACK_TAIL.search(window)
+        if tail and tail.start() < len(window):
+            end = left + tail.start()
+            continue
+        stripped = window.rstrip()
+        if stripped.endswith(("(", "[")):
+            end = left + len(stripped) - 1
+            continue
+        paren = re.search(r"[(\[][^()\[\]]{1,30}[)\]]\s*$", stripped)
+        if paren and re.search(r"[A-Za-z]{2,}", stripped[: paren.start()]):
+            paren_end = paren_end or left + len(stripped)
+            end = left + paren.start()
+            continue
+        end = left + len(stripped)
+        break
+    window = text[left:end]
+    cut = max(
+        (m.end() for m in re.finditer(r"[;:.(),\[\]]\s*|\s(?:and|or|but|if|with)\s|\s-\s+", window)),
+        default=0,
+    )
     phrase = window[cut:]
     m = _FALLBACK_TRIM.match(phrase)
     offset = m.end() if m else 0
-    phrase2 = phrase[offset:]
-    tail = _FALLBACK_TAIL.search(phrase2)
-    if tail:
-        phrase2 = phrase2[: tail.start()]
-    phrase2 = phrase2.rstrip(" -:")
-    if not re.search(r"[A-Za-z]{2,}", phrase2):
+    phrase = phrase[offset:].rstrip(" -:")
+    if not re.search(r"[A-Za-z]{2,}", phrase):
         return None
     start = left + cut + offset
-    words = phrase2.split()
+    words = phrase.split()
     if len(words) > 6:
         drop = len(" ".join(words[:-6])) + 1
         start += drop
-        phrase2 = phrase2[drop:]
-    return Mention(start, start + len(phrase2), phrase2.lower().strip(), phrase2, False)
+        phrase = phrase[drop:]
+    stop = paren_end or start + len(phrase)
+    return Mention(start, stop, phrase.lower().strip(), text[start:stop], False)
 
 
 def extract(
