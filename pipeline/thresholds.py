@@ -93,6 +93,8 @@ class ComparatorRules:
     temporal_units: frozenset[str]
     age_before: re.Pattern[str]
     age_after: re.Pattern[str]
+    demographic_start: re.Pattern[str]
+    temporal_anchor: re.Pattern[str]
     condition: re.Pattern[str]
     number: re.Pattern[str]
     quantifier: re.Pattern[str]
@@ -171,6 +173,8 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         temporal_units=frozenset(u.lower() for u in body["temporal_units"]),
         age_before=compile_regex(path, "age_cues.before", ages["before"]),
         age_after=compile_regex(path, "age_cues.after", ages["after"]),
+        demographic_start=compile_regex(path, "age_cues.demographic_start", ages["demographic_start"]),
+        temporal_anchor=compile_regex(path, "age_cues.temporal_anchor", ages["temporal_anchor"]),
         condition=compile_regex(path, "condition", body["condition"]),
         number=compile_regex(path, "number", number),
         quantifier=compile_regex(path, "quantifier", body["quantifier"]),
@@ -244,7 +248,7 @@ def _postfix_comparator(text: str, pos: int, rules: ComparatorRules) -> tuple[st
 
 def _unit_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, int] | None:
     """A unit starting at ``pos`` (after optional spaces): (unit text, start, end)."""
-    m = re.compile(r"[ \t]*").match(text, pos)
+    m = re.compile(r"[ \t]*(?:-(?=[A-Za-zµμ]))?").match(text, pos)
     start = m.end() if m else pos
     um = rules.unit.match(text, start)
     if not um or um.end() == um.start():
@@ -253,7 +257,7 @@ def _unit_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, int
     # A lone letter is a unit only when written as one: "0.8 L", "5 U", "10h", "3d"; never the
     # words "a", "in", "s" after a space.
     if len(unit) <= 2 and unit.isalpha() and "/" not in unit:
-        if unit in ("in", "s", "m", "y", "K", "G", "T") or (start > pos and unit in ("l", "d", "g")):
+        if unit in ("in", "s", "m", "K", "G", "T") or (start > pos and unit in ("l", "d", "g", "y")):
             return None
     return unit, um.start(), um.start() + len(unit)
 
@@ -273,6 +277,16 @@ def _relative_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int,
                 continue  # a bare "N"/"normal" is a reference limit only after "x"/"times"
             return relative_to, m.end(), implied
     return None
+
+
+def _age_cue(text: str, start: int, end: int, rules: ComparatorRules) -> bool:
+    """Is the quantity at [start, end) an age? "aged 18", "18 years of age", "older than 18"."""
+    before = text[max(0, start - 30) : start]
+    return bool(
+        rules.age_before.search(before)
+        or rules.age_after.match(text, end)
+        or re.search(r"\b(?:older|younger)\b|\by\.?\s*o\b", text[start:end], re.I)
+    )
 
 
 def _is_temporal(unit: str | None, rules: ComparatorRules) -> bool:
@@ -332,7 +346,33 @@ def find_comparisons(text: str, rules: ComparatorRules | None = None) -> list[Co
             out.append(comp)
         consumed_to = comp.end
         i = used
-    return _with_bare_relatives(text, out, rules)
+    return _propagate_ages(text, _with_bare_relatives(text, out, rules), rules)
+
+
+_JOINED = re.compile(r"\s*(?:,|;)?\s*(?:and|or|but|to|,)?\s*(?:(?:the\s+)?(?:age|aged)\s+)?$", re.I)
+
+
+def _propagate_ages(text: str, found: list[Comparison], rules: ComparatorRules) -> list[Comparison]:
+    """Ages told once and shared: "age ≥ 45 and ≤ 90 years", "below 18 years or above 80
+    years"; and a years quantity that opens a statement or follows only who it applies to
+    ("Male or female, ≥ 19 years") is an age too, unless a time anchor follows it."""
+    for a, b in zip(found, found[1:], strict=False):
+        if not _JOINED.fullmatch(text[a.end : b.start]):
+            continue
+        if a.unit is None and b.unit and not a.relative_to and not b.relative_to and a.age:
+            a.unit, a.unit_span = b.unit, b.unit_span  # "≥ 45 and ≤ 90 years"
+        if a.age or b.age:
+            for c in (a, b):
+                if c.unit is None or _is_temporal(c.unit, rules):
+                    c.age, c.temporal = True, False
+    for c in found:
+        if not c.temporal or not c.unit or not re.match(r"y", c.unit.strip(), re.I):
+            continue
+        head = text[: c.start]
+        clause = re.split(r"[;:.()]\s|\n|\s-\s", head)[-1]
+        if rules.demographic_start.match(clause) and not rules.temporal_anchor.match(text, c.end):
+            c.age, c.temporal = True, False
+    return found
 
 
 def _with_bare_relatives(
@@ -475,17 +515,14 @@ def _read_comparison(
     if comparator is None and post:
         comparator = post[0]
         cursor = post[1]
-    if comparator is None and _is_temporal(unit, rules):
+    age = _age_cue(text, expr_start, unit_info[2] if unit_info else end, rules)
+    if age and unit is not None and not _is_temporal(unit, rules):
+        age = False
+    if comparator is None and _is_temporal(unit, rules) and not age:
         comparator = "=="  # a bare duration ("within 14 days"): temporal, never a threshold
     if comparator is None:
         return None, used
-    if word in rules.number_words and not (unit or relative_to) and comparator is None:
-        return None, used
 
-    age = bool(
-        rules.age_before.search(text[max(0, expr_start - 30) : expr_start])
-        or rules.age_after.match(text, unit_info[2] if unit_info else end)
-    )
     comp = Comparison(
         comparator=comparator,
         value=_as_number(values) if not isinstance(values, list) else values,
@@ -495,7 +532,7 @@ def _read_comparison(
         relative_to=relative_to,
         relative_mode=relative_mode,
         temporal=_is_temporal(unit, rules) and not age,
-        age=age and _is_temporal(unit, rules),
+        age=age,
         value_start=start,
         unit_span=(unit_info[1], unit_info[2]) if unit_info else None,
     )
@@ -518,7 +555,8 @@ def _read_range(
         return None
     start, end, low = numbers[i]
     nstart, nend, high = numbers[i + 1]
-    jm = rules.range_joiner.match(text, cursor)
+    am = rules.age_after.match(text, cursor)
+    jm = rules.range_joiner.match(text, am.end() if am else cursor)
     if not jm:
         return None
     # the upper bound may carry its own comparator: "10% to <60%"
@@ -552,9 +590,7 @@ def _read_range(
     if rel:
         end2 = rel[1]
     temporal = _is_temporal(unit_final, rules)
-    age = bool(rules.age_after.match(text, end2)) or bool(
-        rules.age_before.search(text[max(0, start - 30) : start])
-    )
+    age = _age_cue(text, start, end2, rules) and (temporal or unit_final is None)
     pm = rules.range_prefix.search(text[max(0, start - 40) : start])
     expr_start = max(0, start - 40) + pm.start() if pm else start
     low_cmp = Comparison(
@@ -566,7 +602,7 @@ def _read_range(
         relative_to=relative_to,
         relative_mode="multiple" if rel else None,
         temporal=temporal and not age,
-        age=age and temporal,
+        age=age,
         value_start=start,
         unit_span=unit_span,
     )
@@ -737,7 +773,7 @@ def _left_analytes(
             return []
         # "<0.26 or >1.65": the earlier analyte again, handled by the caller's fallback
         return []
-    if len(gap) > 60 or _CLAUSE_BREAK.search(gap):
+    if len(gap) > 60 or (_CLAUSE_BREAK.search(gap) and not re.fullmatch(r"\s*:\s*", gap)):
         return []
     group = [nearest]
     for m in reversed(before[:-1]):

@@ -1,0 +1,354 @@
+"""Throughput benchmark: ``python -m evaluation.bench [--limit N] [--synthetic N] [--workers N]``.
+
+What it measures, in one run and on the same texts (LCT dev, ``evaluation.lct.lct_path()``;
+the seed corpus if LCT is absent):
+
+* spaCy's blank English tokenizer alone (``spacy.blank("en").tokenizer``): the floor any
+  spaCy pipeline pays, so the pipeline's speed is reported as a ratio to it (a machine-neutral
+  number; absolute rates depend on the CPU);
+* the full pipeline in this process on one core: trials/s, criteria/s, and the ratio;
+* a synthetic replication of the texts (``--synthetic N`` records, JSONL) through
+  ``pipeline.batch.run`` with 1 and with ``--workers`` worker processes (warmed up first, so
+  start-up is not timed): trials/s, criteria/s and the speed-up;
+* peak memory: this process's and the largest worker's maximum RSS (``getrusage``), and with
+  ``--memory-sizes`` the peak RSS of a whole ``eligibility batch`` run at growing input sizes,
+  which is flat when the batch streams in constant memory.
+
+``--profile`` adds a cProfile of the in-process pipeline pass (top functions by own time).
+Timing belongs here, never in unit tests: ``tests/test_bench_smoke.py`` only runs the parts.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import pstats
+import resource
+import shlex
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+TARGET_RATIO = 0.10
+TARGET_SPEEDUP = 1.8
+
+
+@dataclass(slots=True)
+class Rate:
+    """One timed pass: how many trials, criteria and characters in how many seconds."""
+
+    label: str
+    trials: int
+    criteria: int
+    chars: int
+    seconds: float
+
+    @property
+    def trials_per_s(self) -> float:
+        return self.trials / self.seconds if self.seconds else float("inf")
+
+    @property
+    def criteria_per_s(self) -> float:
+        return self.criteria / self.seconds if self.seconds else float("inf")
+
+    @property
+    def chars_per_s(self) -> float:
+        return self.chars / self.seconds if self.seconds else float("inf")
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            **asdict(self),
+            "trials_per_s": self.trials_per_s,
+            "criteria_per_s": self.criteria_per_s,
+            "chars_per_s": self.chars_per_s,
+        }
+
+
+# --- inputs -----------------------------------------------------------------------------------
+
+
+def load_texts(limit: int | None = None) -> tuple[list[tuple[str, str]], str]:
+    """``(id, text)`` pairs of LCT dev (or the seeds when LCT is absent) and where from."""
+    from evaluation.lct import lct_path, read_records
+
+    path = lct_path()
+    if path is not None:
+        return [(r["doc_id"], r["text"]) for r in read_records(path, limit=limit)], str(path)
+    seeds = sorted((ROOT / "corpus" / "seeds").glob("*.txt"))[:limit]
+    return [(p.stem, p.read_text(encoding="utf-8")) for p in seeds], "corpus/seeds"
+
+
+def write_synthetic(texts: Sequence[tuple[str, str]], n: int, path: Path) -> Path:
+    """``n`` JSONL records cycling through ``texts`` (ids made unique): the same mix of trial
+    lengths as the real texts, at any size, streamed to disk."""
+    with path.open("w", encoding="utf-8") as fh:
+        for i in range(n):
+            doc_id, text = texts[i % len(texts)]
+            fh.write(json.dumps({"id": f"{doc_id}-{i}", "text": text}, ensure_ascii=False) + "\n")
+    return path
+
+
+# --- measurements -----------------------------------------------------------------------------
+
+
+def timed(fn: Callable[[], Any], min_seconds: float = 0.0) -> tuple[float, int]:
+    """Seconds per call of ``fn`` (repeated until ``min_seconds`` have passed) and the calls."""
+    calls, start = 0, time.perf_counter()
+    while True:
+        fn()
+        calls += 1
+        elapsed = time.perf_counter() - start
+        if elapsed >= min_seconds:
+            return elapsed / calls, calls
+
+
+def measure_tokenizer(texts: Sequence[tuple[str, str]], min_seconds: float = 1.0) -> Rate:
+    """spaCy's blank English tokenizer alone over ``texts`` (repeated to ``min_seconds``)."""
+    import spacy
+
+    tokenizer = spacy.blank("en").tokenizer
+
+    def one_pass() -> None:
+        for _, text in texts:
+            tokenizer(text)
+
+    one_pass()  # warm caches, like the pipeline's warm-up
+    seconds, _ = timed(one_pass, min_seconds)
+    chars = sum(len(t) for _, t in texts)
+    return Rate("tokenizer only", len(texts), 0, chars, seconds)
+
+
+def count_criteria(trial: dict[str, Any]) -> int:
+    return sum(1 for c in trial.get("criteria", []) if c.get("origin", "text") == "text")
+
+
+def measure_pipeline(texts: Sequence[tuple[str, str]]) -> tuple[Rate, int]:
+    """The full pipeline in this process, one pass after a warm-up, through
+    ``pipeline.batch.process`` (``parse`` + ``to_dict``; a text the pipeline fails on is
+    counted, not fatal). Returns the rate and the number of failed texts."""
+    import pipeline
+    from pipeline.batch import process
+    from pipeline.readers import Record
+
+    pipeline.load()
+    records = [Record(doc_id, text) for doc_id, text in texts]
+    process(records[0])  # first-call costs are not throughput
+    criteria = failed = 0
+    start = time.perf_counter()
+    for record in records:
+        outcome = process(record)
+        if outcome.trial is None:
+            failed += 1
+        else:
+            criteria += count_criteria(outcome.trial)
+    seconds = time.perf_counter() - start
+    chars = sum(len(t) for _, t in texts)
+    return Rate("pipeline, 1 core", len(texts), criteria, chars, seconds), failed
+
+
+def measure_batch(source: Path, workers: int, out_dir: Path) -> Rate:
+    """``pipeline.batch.run`` over a JSONL file with ``workers`` worker processes (0: this
+    process), workers started and warmed before the clock starts."""
+    from pipeline.batch import ProcessBackend, SerialBackend, run
+
+    backend = ProcessBackend(workers) if workers > 0 else SerialBackend()
+    out = out_dir / f"batch-{workers}.jsonl"
+    try:
+        backend.warm()
+        start = time.perf_counter()
+        summary = run([source], out, progress=False, backend=backend, chunk_size=4)
+        seconds = time.perf_counter() - start
+    finally:
+        backend.close()
+    criteria, chars = _output_counts(out, source)
+    label = f"batch, {workers} worker process(es)" if workers else "batch, in process"
+    return Rate(label, summary.ok, criteria, chars, seconds)
+
+
+def _output_counts(out: Path, source: Path) -> tuple[int, int]:
+    with out.open(encoding="utf-8") as fh:
+        criteria = sum(count_criteria(json.loads(line)) for line in fh)
+    with source.open(encoding="utf-8") as fh:
+        chars = sum(len(json.loads(line)["text"]) for line in fh)
+    return criteria, chars
+
+
+def peak_rss_mb() -> dict[str, float]:
+    """Maximum resident set size so far: this process, and the largest finished child."""
+    div = 1024 * 1024 if sys.platform == "darwin" else 1024  # bytes on macOS, kB on Linux
+    own = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / div
+    child = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss / div
+    return {"self_mb": own, "largest_child_mb": child}
+
+
+def batch_peak_rss(source: Path, out_dir: Path, workers: int = 1) -> float:
+    """Peak RSS (MB) of one ``eligibility batch`` run as its own process (its workers are its
+    children, counted in it only when ``workers`` is 1, i.e. in process)."""
+    out = out_dir / f"mem-{source.stem}.jsonl"
+    script = (
+        "import resource, sys\n"
+        "from pathlib import Path\n"
+        "from pipeline.batch import run\n"
+        f"run([Path({str(source)!r})], Path({str(out)!r}), progress=False, workers={workers})\n"
+        "print(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss)\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, cwd=ROOT
+    )
+    return int(done.stdout.strip().splitlines()[-1]) / 1024
+
+
+def profile_pipeline(texts: Sequence[tuple[str, str]], top: int = 25) -> str:
+    """cProfile of ``pipeline.parse`` over ``texts``: the hot spots, by own time."""
+    import pipeline
+    from pipeline.batch import process
+    from pipeline.readers import Record
+
+    pipeline.load()
+    records = [Record(doc_id, text) for doc_id, text in texts]
+    process(records[0])
+    profiler = cProfile.Profile()
+    profiler.enable()
+    for record in records:
+        process(record)
+    profiler.disable()
+    buffer = io.StringIO()
+    stats = pstats.Stats(profiler, stream=buffer).strip_dirs()
+    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats("cumulative").print_stats(top)
+    return buffer.getvalue()
+
+
+# --- report -----------------------------------------------------------------------------------
+
+
+def format_rates(rates: Sequence[Rate]) -> Iterator[str]:
+    yield (
+        f"{'pass':<34} {'trials':>7} {'seconds':>8} {'trials/s':>9} {'criteria/s':>11}"
+        f" {'kchars/s':>9}"
+    )
+    for r in rates:
+        yield (
+            f"{r.label:<34} {r.trials:>7} {r.seconds:>8.2f} {r.trials_per_s:>9.1f}"
+            f" {r.criteria_per_s:>11.1f} {r.chars_per_s / 1000:>9.1f}"
+        )
+
+
+def verdict(value: float, target: float) -> str:
+    return "meets target" if value >= target else "BELOW target"
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = _parser().parse_args(argv)
+    command = shlex.join(["python", "-m", "evaluation.bench", *(argv or sys.argv[1:])])
+    print(f"$ {command}")
+    texts, where = load_texts(args.limit)
+    print(f"texts: {len(texts)} trials from {where} ({sum(len(t) for _, t in texts):,} chars)")
+    results: dict[str, Any] = {"command": command, "source": where}
+
+    load_start = time.perf_counter()
+    import pipeline
+
+    pipeline.load()
+    results["pipeline_load_s"] = time.perf_counter() - load_start
+    tokenizer = measure_tokenizer(texts)
+    full, failed = measure_pipeline(texts)
+    results["pipeline_failed_texts"] = failed
+    ratio = full.chars_per_s / tokenizer.chars_per_s
+    rates = [tokenizer, full]
+    results.update(tokenizer=tokenizer.as_dict(), pipeline=full.as_dict(), ratio=ratio)
+
+    with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
+        tmp_dir = Path(tmp)
+        synthetic = write_synthetic(texts, args.synthetic, tmp_dir / "synthetic.jsonl")
+        batch_rates = [measure_batch(synthetic, w, tmp_dir) for w in _worker_counts(args.workers)]
+        rates += batch_rates
+        results["batch"] = [r.as_dict() for r in batch_rates]
+        if args.memory_sizes:
+            results["memory_by_size_mb"] = _memory_by_size(texts, args.memory_sizes, tmp_dir)
+    results["peak_rss_mb"] = peak_rss_mb()
+
+    _print_results(rates, results, ratio, batch_rates, args)
+    if args.profile:
+        print("\n--- profile of the in-process pipeline pass ---")
+        print(profile_pipeline(texts))
+    if args.json:
+        Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+def _worker_counts(workers: int) -> list[int]:
+    return [] if workers <= 0 else sorted({1, workers})
+
+
+def _memory_by_size(
+    texts: Sequence[tuple[str, str]], sizes: str, tmp_dir: Path
+) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for n in (int(x) for x in sizes.split(",")):
+        source = write_synthetic(texts, n, tmp_dir / f"mem-{n}.jsonl")
+        out[str(n)] = batch_peak_rss(source, tmp_dir)
+    return out
+
+
+def _print_results(
+    rates: Sequence[Rate],
+    results: dict[str, Any],
+    ratio: float,
+    batch_rates: Sequence[Rate],
+    args: argparse.Namespace,
+) -> None:
+    print(f"pipeline load: {results['pipeline_load_s']:.1f} s (not in any rate below)")
+    if results["pipeline_failed_texts"]:
+        print(
+            f"texts the pipeline failed on (timed, counted as trials): "
+            f"{results['pipeline_failed_texts']}"
+        )
+    print("\n".join(format_rates(rates)))
+    print(
+        f"\npipeline / tokenizer-only throughput: {ratio:.1%}"
+        f" (target >= {TARGET_RATIO:.0%}: {verdict(ratio, TARGET_RATIO)})"
+    )
+    if len(batch_rates) == 2:
+        speedup = batch_rates[1].trials_per_s / batch_rates[0].trials_per_s
+        results["speedup"] = speedup
+        print(
+            f"{args.workers} workers vs 1: {speedup:.2f}x"
+            f" (target >= {TARGET_SPEEDUP}x: {verdict(speedup, TARGET_SPEEDUP)})"
+        )
+    rss = results["peak_rss_mb"]
+    print(
+        f"peak RSS: this process {rss['self_mb']:.0f} MB;"
+        f" largest worker process {rss['largest_child_mb']:.0f} MB"
+    )
+    for n, mb in results.get("memory_by_size_mb", {}).items():
+        print(f"peak RSS of a whole `eligibility batch` (in process) over {n} trials: {mb:.0f} MB")
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="python -m evaluation.bench", description=__doc__)
+    p.add_argument("--limit", type=int, help="use the first N texts only")
+    p.add_argument(
+        "--synthetic", type=int, default=2000, help="records in the synthetic batch (default 2000)"
+    )
+    p.add_argument(
+        "--workers", type=int, default=2, help="compare 1 with N worker processes (0: skip)"
+    )
+    p.add_argument(
+        "--memory-sizes", help="comma-separated input sizes for whole-run peak RSS, e.g. 1000,10000"
+    )
+    p.add_argument("--profile", action="store_true", help="print a cProfile of the pipeline")
+    p.add_argument("--json", help="also write the figures as JSON to this file")
+    return p
+
+
+if __name__ == "__main__":
+    sys.exit(main())
