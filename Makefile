@@ -6,7 +6,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: install run test lint bench clean
+.PHONY: install run test lint bench browser clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -31,6 +31,12 @@ test: lint
 
 bench: install
 	$(BIN)/python -m evaluation.bench
+
+# Optional, best effort (root, Debian): headless Chromium for the report's browser test.
+# `make test` does not need it: without /usr/bin/chromium that test is skipped.
+browser:
+	(apt-get update && apt-get install -y chromium chromium-driver) \
+	  || echo "chromium not installed: tests/test_report.py's browser test will be skipped"
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

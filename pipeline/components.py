@@ -177,11 +177,18 @@ class ConceptMatcher(_RuleFiles):
     AbbreviationDetector when it runs before this component) inherit the long form's concept.
     """
 
-    def __init__(self, nlp: Language, name: str, analytes: str, concepts: str) -> None:
+    def __init__(
+        self, nlp: Language, name: str, analytes: str, concepts: str, targets: str, cues: str
+    ) -> None:
         register_extensions()
         self.name = name
         self.nlp = nlp
-        self.files = {"analytes.jsonl": _resolve(analytes), "concepts": _resolve(concepts)}
+        self.files = {
+            "analytes.jsonl": _resolve(analytes),
+            "concepts": _resolve(concepts),
+            "targets.json": _resolve(targets),
+            "context_rules.json": _resolve(cues),
+        }
         self._load()
 
     def _load(self) -> None:
@@ -197,6 +204,27 @@ class ConceptMatcher(_RuleFiles):
         entries += [(c.label, c.name, s) for c in load_concepts(self.files["concepts"]) for s in c.surfaces]
         self.add_patterns(entries)
         self.analytes = lexicon
+        self._load_fallback()
+
+    def _load_fallback(self) -> None:
+        """Cues after which unknown words still become ConText targets (see targets.json)."""
+        from .rules import load_rule_file
+
+        path = self.files["targets.json"]
+        body = load_rule_file(path, "targets")
+        self.skip = frozenset(w.lower() for w in body["skip"])
+        self.stop = frozenset(w.lower() for w in body["stop"])
+        self.max_tokens = int(body["max_tokens"])
+        rules = load_rule_file(self.files["context_rules.json"], "context_rules")
+        cues = sorted(
+            {
+                r["literal"]
+                for r in rules
+                if r["category"] == "NEGATED_EXISTENCE" and r["direction"] == "FORWARD"
+            }
+        )
+        self.cues = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self.cues.add("CUE", list(self.nlp.tokenizer.pipe(cues)))
 
     def add_patterns(self, entries: list[tuple[str, str, str]]) -> None:
         """Add ``(label, canonical name, surface form)`` entries."""
@@ -216,10 +244,34 @@ class ConceptMatcher(_RuleFiles):
                 span = Span(doc, start, end, label=label, kb_id=name)
                 found.append(span)
         found += self._abbreviations(doc)
+        found += self._fallback_targets(doc, found)
         doc.ents = filter_spans(found)
         for ent in doc.ents:
             ent._.canonical = ent.kb_id_
         return doc
+
+    def _fallback_targets(self, doc: Doc, found: list[Span]) -> list[Span]:
+        taken = {i for span in found for i in range(span.start, span.end)}
+        out = []
+        for crit in doc.spans.get(CRITERIA, []):
+            for _, start, end in self.cues(crit, as_spans=False):
+                i = end
+                while i < crit.end and doc[i].lower_ in self.skip:
+                    i += 1
+                j = i
+                while (
+                    j < crit.end
+                    and j - i < self.max_tokens
+                    and not doc[j].is_punct
+                    and not doc[j].like_num
+                    and doc[j].lower_ not in self.stop
+                    and doc[j].is_sent_start is not True
+                ):
+                    j += 1
+                if j > i and not taken.intersection(range(i, j)):
+                    out.append(Span(doc, i, j, label="CONCEPT"))
+                    taken.update(range(i, j))
+        return out
 
     def _abbreviations(self, doc: Doc) -> list[Span]:
         if not Doc.has_extension("abbreviations"):

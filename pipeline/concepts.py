@@ -63,6 +63,8 @@ def load_concept_file(path: Path) -> list[Concept]:
 @cache
 def _load_dir(folder: Path) -> tuple[Concept, ...]:
     out: list[Concept] = []
+    if not folder.is_dir():
+        return ()
     for path in sorted(folder.glob("*.jsonl")):
         out.extend(load_concept_file(path))
     return tuple(out)

@@ -32,10 +32,17 @@ def make_statements(nlp: Language, name: str, structure: str) -> StatementSplitt
 
 @Language.factory(
     "eligibility_entities",
-    default_config={"analytes": "analytes.jsonl", "concepts": "concepts"},
+    default_config={
+        "analytes": "analytes.jsonl",
+        "concepts": "concepts",
+        "targets": "targets.json",
+        "cues": "context_rules.json",
+    },
 )
-def make_entities(nlp: Language, name: str, analytes: str, concepts: str) -> ConceptMatcher:
-    return ConceptMatcher(nlp, name, analytes, concepts)
+def make_entities(
+    nlp: Language, name: str, analytes: str, concepts: str, targets: str, cues: str
+) -> ConceptMatcher:
+    return ConceptMatcher(nlp, name, analytes, concepts, targets, cues)
 
 
 @Language.factory(

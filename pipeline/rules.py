@@ -90,5 +90,5 @@ def rule_file_keys() -> dict[str, str]:
         "structure.json": "structure",
         "comparators.json": "comparators",
         "context_rules.json": "context_rules",
-        "temporal.json": "temporal",
+        "targets.json": "targets",
     }

@@ -802,7 +802,10 @@ def _right_analyte(
         if m.start >= comp.end and m.start < nxt:
             gap = text[comp.end : m.start]
             if adjacent:
-                ok = re.fullmatch(r"\s*(?:(?:of|in)\s+)?(?:(?:the|prior|previous)\s+)?", gap, re.I)
+                # "2 cycles", "5 mm in diameter", "1 bone focal lesion" (one modifier word)
+                ok = re.fullmatch(
+                    r"\s*(?:(?:of|in)\s+)?(?:(?:the|prior|previous)\s+)?(?:[A-Za-z]+\s+)?", gap, re.I
+                )
                 return m if ok else None
             if len(gap) <= 25 and not _CLAUSE_BREAK.search(gap):
                 return m
