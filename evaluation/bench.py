@@ -8,8 +8,11 @@ the seed corpus if LCT is absent):
   number; absolute rates depend on the CPU);
 * the full pipeline in this process on one core: trials/s, criteria/s, and the ratio;
 * a synthetic replication of the texts (``--synthetic N`` records, JSONL) through
-  ``pipeline.batch.run`` with 1 and with ``--workers`` worker processes (warmed up first, so
-  start-up is not timed): trials/s, criteria/s and the speed-up;
+  ``pipeline.batch.run`` with 1 and with ``--workers`` worker processes (started and warmed up
+  first, so start-up is not timed): trials/s, criteria/s and the speed-up;
+
+Every pass is repeated ``--repeat`` times, interleaved, and the fastest kept: on a shared
+machine the minimum is the least disturbed figure. The load average is printed with them.
 * peak memory: this process's and the largest worker's maximum RSS (``getrusage``), and with
   ``--memory-sizes`` the peak RSS of a whole ``eligibility batch`` run at growing input sizes,
   which is flat when the batch streams in constant memory.
@@ -170,23 +173,38 @@ def best_of(texts: Sequence[tuple[str, str]], repeat: int) -> tuple[Rate, Rate, 
     return tokenizer, full, failed
 
 
-def measure_batch(source: Path, workers: int, out_dir: Path) -> Rate:
-    """``pipeline.batch.run`` over a JSONL file with ``workers`` worker processes (0: this
-    process), workers started and warmed before the clock starts."""
-    from pipeline.batch import ProcessBackend, SerialBackend, run
+def measure_batch(source: Path, backend: Any, out_dir: Path) -> Rate:
+    """One ``pipeline.batch.run`` over a JSONL file on a started, warmed ``backend``."""
+    from pipeline.batch import run
 
-    backend = ProcessBackend(workers) if workers > 0 else SerialBackend()
-    out = out_dir / f"batch-{workers}.jsonl"
-    try:
-        backend.warm()
-        start = time.perf_counter()
-        summary = run([source], out, progress=False, backend=backend, chunk_size=4)
-        seconds = time.perf_counter() - start
-    finally:
-        backend.close()
+    out = out_dir / f"batch-{backend.workers}.jsonl"
+    start = time.perf_counter()
+    summary = run([source], out, progress=False, backend=backend, chunk_size=4)
+    seconds = time.perf_counter() - start
     criteria, chars = _output_counts(out, source)
-    label = f"batch, {workers} worker process(es)" if workers else "batch, in process"
+    label = f"batch, {backend.workers} worker process(es)"
     return Rate(label, summary.ok, criteria, chars, seconds)
+
+
+def compare_workers(source: Path, counts: Sequence[int], out_dir: Path, repeat: int) -> list[Rate]:
+    """The batch on worker pools of each size in ``counts``, started and warmed before any
+    clock runs, passes interleaved ``repeat`` times, the fastest pass of each size kept."""
+    from pipeline.batch import ProcessBackend
+
+    backends = [ProcessBackend(n) for n in counts]
+    best: list[Rate | None] = [None] * len(backends)
+    try:
+        for backend in backends:
+            backend.warm()
+        for _ in range(max(1, repeat)):
+            for i, backend in enumerate(backends):
+                rate = measure_batch(source, backend, out_dir)
+                current = best[i]
+                best[i] = rate if current is None or rate.seconds < current.seconds else current
+    finally:
+        for backend in backends:
+            backend.close()
+    return [r for r in best if r is not None]
 
 
 def _output_counts(out: Path, source: Path) -> tuple[int, int]:
@@ -286,12 +304,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="bench-") as tmp:
         tmp_dir = Path(tmp)
         synthetic = write_synthetic(texts, args.synthetic, tmp_dir / "synthetic.jsonl")
-        batch_rates = [measure_batch(synthetic, w, tmp_dir) for w in _worker_counts(args.workers)]
+        counts = _worker_counts(args.workers)
+        batch_rates = compare_workers(synthetic, counts, tmp_dir, args.repeat) if counts else []
         rates += batch_rates
         results["batch"] = [r.as_dict() for r in batch_rates]
         if args.memory_sizes:
             results["memory_by_size_mb"] = _memory_by_size(texts, args.memory_sizes, tmp_dir)
     results["peak_rss_mb"] = peak_rss_mb()
+    results["load_at_end"] = os.getloadavg()[0] if hasattr(os, "getloadavg") else float("nan")
 
     _print_results(rates, results, ratio, batch_rates, args)
     if args.profile:
@@ -342,6 +362,7 @@ def _print_results(
             f" (target >= {TARGET_SPEEDUP}x: {verdict(speedup, TARGET_SPEEDUP)})"
         )
     rss = results["peak_rss_mb"]
+    print(f"load average (1 min) at the end: {results['load_at_end']:.2f}")
     print(
         f"peak RSS: this process {rss['self_mb']:.0f} MB;"
         f" largest worker process {rss['largest_child_mb']:.0f} MB"

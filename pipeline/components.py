@@ -215,6 +215,7 @@ class ConceptMatcher(_RuleFiles):
         self.skip = frozenset(w.lower() for w in body["skip"])
         self.stop = frozenset(w.lower() for w in body["stop"])
         self.max_tokens = int(body["max_tokens"])
+        self.coordinators = frozenset(w.lower() for w in body["coordinators"])
         rules = load_rule_file(self.files["context_rules.json"], "context_rules")
         cues = sorted(
             {
@@ -244,6 +245,9 @@ class ConceptMatcher(_RuleFiles):
                 span = Span(doc, start, end, label=label, kb_id=name)
                 found.append(span)
         found += self._abbreviations(doc)
+        # where an analyte and a concept name the same words, the analyte wins (it carries
+        # units and thresholds); filter_spans keeps the first of equal-length spans
+        found.sort(key=lambda span: span.label_ != "OBSERVATION" or not self.analytes.get(span.kb_id_))
         found += self._fallback_targets(doc, found)
         doc.ents = filter_spans(found)
         for ent in doc.ents:
@@ -251,26 +255,47 @@ class ConceptMatcher(_RuleFiles):
         return doc
 
     def _fallback_targets(self, doc: Doc, found: list[Span]) -> list[Span]:
+        """CONCEPT spans for the content words in a negation cue's reach (up to the clause
+        end, ``max_tokens`` words) that no lexicon entity covers: every run of words between
+        function words, numbers and punctuation, so "not cardiopathic, diabetic or ...
+        metabolic disease" gives each concept its own target."""
         taken = {i for span in found for i in range(span.start, span.end)}
         out = []
         for crit in doc.spans.get(CRITERIA, []):
-            for _, start, end in self.cues(crit, as_spans=False):
-                i = end
-                while i < crit.end and doc[i].lower_ in self.skip:
-                    i += 1
-                j = i
-                while (
-                    j < crit.end
-                    and j - i < self.max_tokens
-                    and not doc[j].is_punct
-                    and not doc[j].like_num
-                    and doc[j].lower_ not in self.stop
-                    and doc[j].is_sent_start is not True
-                ):
-                    j += 1
-                if j > i and not taken.intersection(range(i, j)):
-                    out.append(Span(doc, i, j, label="CONCEPT"))
-                    taken.update(range(i, j))
+            for _, _start, end in self.cues(crit, as_spans=False):
+                run: list[int] = []
+                first_done = False
+                stop = min(crit.end, end + self.max_tokens)
+                for i in range(end, stop + 1):
+                    token = doc[i] if i < stop else None
+                    boundary = (
+                        token is None
+                        or token.is_sent_start is True
+                        or token.text in (".", ";", ":", "(", ")", "[", "]")
+                    )
+                    content = (
+                        token is not None
+                        and not boundary
+                        and not token.is_punct
+                        and not token.like_num
+                        and token.lower_ not in self.skip
+                        and token.lower_ not in self.stop
+                        and i not in taken
+                    )
+                    if content:
+                        run.append(i)
+                        continue
+                    if run:
+                        out.append(Span(doc, run[0], run[-1] + 1, label="CONCEPT"))
+                        taken.update(run)
+                        run = []
+                        first_done = True
+                    if boundary:
+                        break
+                    if first_done and token is not None and token.lower_ not in self.coordinators:
+                        # after the first target, only coordinated ones ("X or Y") follow
+                        if not (token.is_punct and token.text == ","):
+                            break
         return out
 
     def _abbreviations(self, doc: Doc) -> list[Span]:

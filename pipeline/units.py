@@ -175,7 +175,16 @@ def _parse_cached(text: str) -> pint.Unit | str:
         return f"empty unit {text!r}"
     try:
         parsed = registry().parse_expression(cleaned)
-    except (pint.errors.PintError, AttributeError, TypeError, SyntaxError, ValueError) as exc:
+    except (
+        pint.errors.PintError,
+        AttributeError,
+        TypeError,
+        SyntaxError,
+        ValueError,
+        AssertionError,  # Pint's expression parser asserts on some malformed input ("mg//L")
+        KeyError,
+        IndexError,
+    ) as exc:
         return f"unknown unit {text!r} (read as {cleaned!r}): {exc}"
     if not isinstance(parsed, pint.Quantity):
         return f"not a unit: {text!r}"

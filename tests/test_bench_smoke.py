@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from evaluation import bench
+from pipeline.batch import SerialBackend
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +33,7 @@ def test_measurements_count_trials_and_criteria(texts, tmp_path: Path) -> None:
     full, failed = bench.measure_pipeline(texts)
     assert full.trials == 5 and failed == 0 and full.criteria > 5
     source = bench.write_synthetic(texts, 10, tmp_path / "s.jsonl")
-    batch = bench.measure_batch(source, 0, tmp_path)
+    batch = bench.measure_batch(source, SerialBackend(), tmp_path)
     assert batch.trials == 10
     assert batch.criteria == 2 * full.criteria  # every text twice, same criteria
     lines = list(bench.format_rates([tokenizer, full, batch]))
