@@ -8,6 +8,7 @@ from typing import Any
 from spacy.tokens import Doc, Span
 
 from .components import CRITERIA
+from .logic import requirement
 from .schema import Criterion, Entity, Threshold, Trial
 
 _FLAGS = {
@@ -76,9 +77,10 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
                 temporal=list(span._.temporal or []),
             )
         )
-    warnings = [
-        f"{c.id}: {w}" for c in criteria for t in c.thresholds for w in t.warnings
-    ]
+    by_id = {c.id: c for c in criteria}
+    for c in criteria:
+        c.requirement = requirement(c, by_id)
+    warnings = [f"{c.id}: {w}" for c in criteria for t in c.thresholds for w in t.warnings]
     if not criteria:
         warnings.append("no criteria found in the text")
     return Trial(trial_id=trial_id, criteria=criteria, source_text=raw, warnings=warnings)
@@ -124,6 +126,7 @@ def structured_criteria(fields: dict[str, Any], start_index: int) -> list[Criter
                 end=None,
                 thresholds=[threshold],
                 origin=key,
+                requirement="must_have",
             )
         )
     for key in ("sex", "healthyVolunteers"):

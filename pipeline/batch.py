@@ -24,7 +24,7 @@ import shutil
 import sys
 from collections import deque
 from collections.abc import Iterable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from itertools import islice
 from pathlib import Path
 from typing import Any, Protocol
@@ -45,7 +45,7 @@ from .readers import (
 OUTPUT_FORMATS = (".jsonl", ".parquet")
 STREAMED_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".zip")
 MAX_FAILURES_KEPT = 100  # the errors file has them all; the summary keeps a bounded sample
-DEFAULT_CHUNK_SIZE = 4
+DEFAULT_CHUNK_SIZE = 8
 DEFAULT_ROW_GROUP_SIZE = 256
 
 
@@ -81,7 +81,20 @@ class Summary:
             self.failures.append(outcome)
 
 
+@dataclass(slots=True)
+class Packed:
+    """A trial ready to write: serialised where it was parsed (a worker), so the parent,
+    which every worker waits on, only copies bytes. ``trial_json`` is one JSONL line's text."""
+
+    id: str | None
+    source: str | None
+    trial_json: str
+    n_criteria: int
+    n_thresholds: int
+
+
 Item = Record | Outcome  # what a chunk carries: work to do, or a failure already known
+Result = Packed | Outcome  # what comes back: a trial to write, or a failure
 
 
 # --- reading ----------------------------------------------------------------------------------
@@ -236,9 +249,24 @@ def process(record: Record) -> Outcome:
         return Outcome(record.id, record.source, error=message, error_type="InternalError")
 
 
-def process_chunk(items: list[Item]) -> list[Outcome]:
-    """The unit of work sent to a worker: records are parsed, known failures pass through."""
-    return [item if isinstance(item, Outcome) else process(item) for item in items]
+def process_chunk(items: list[Item]) -> list[Result]:
+    """The unit of work sent to a worker: records are parsed and packed, known failures pass
+    through. Every backend runs this same function, so their outputs are byte-identical."""
+    return [item if isinstance(item, Outcome) else pack(process(item)) for item in items]
+
+
+def pack(outcome: Outcome) -> Result:
+    """A successful outcome as a ``Packed`` trial; a failure stays an ``Outcome``."""
+    if outcome.trial is None or outcome.error is not None:
+        return outcome
+    criteria = outcome.trial.get("criteria", [])
+    return Packed(
+        outcome.id,
+        outcome.source,
+        json.dumps(outcome.trial, ensure_ascii=False),
+        len(criteria),
+        sum(len(c.get("thresholds", [])) for c in criteria),
+    )
 
 
 def failed(error: InputError) -> Outcome:
@@ -258,7 +286,7 @@ def warm_up() -> int:
 
 
 class Pending(Protocol):
-    def result(self) -> list[Outcome]: ...
+    def result(self) -> list[Result]: ...
 
 
 class Backend(Protocol):
@@ -275,9 +303,9 @@ class Backend(Protocol):
 
 @dataclass(slots=True)
 class _Done:
-    value: list[Outcome]
+    value: list[Result]
 
-    def result(self) -> list[Outcome]:
+    def result(self) -> list[Result]:
         return self.value
 
 
@@ -375,8 +403,8 @@ def make_backend(workers: int = 1, *, dask: bool = False, scheduler: str | None 
 
 def ordered_results(
     backend: Backend, chunks: Iterable[list[Item]], max_in_flight: int
-) -> Iterator[Outcome]:
-    """Outcomes in input order with at most ``max_in_flight`` chunks submitted and unread.
+) -> Iterator[Result]:
+    """Results in input order with at most ``max_in_flight`` chunks submitted and unread.
 
     Waiting on the oldest chunk first keeps the order for free; the window (a few chunks per
     worker) keeps every worker busy while one slow trial holds the head.
@@ -396,7 +424,7 @@ def ordered_results(
 class Sink(Protocol):
     done: set[str]
 
-    def write(self, outcome: Outcome) -> None: ...
+    def write(self, trial: Packed) -> None: ...
 
     def close(self, *, complete: bool) -> None: ...
 
@@ -409,8 +437,8 @@ class JsonlSink:
         self.done: set[str] = recover_jsonl(path) if resume and path.exists() else set()
         self._fh = path.open("a" if resume else "w", encoding="utf-8")
 
-    def write(self, outcome: Outcome) -> None:
-        self._fh.write(json.dumps(outcome.trial, ensure_ascii=False) + "\n")
+    def write(self, trial: Packed) -> None:
+        self._fh.write(trial.trial_json + "\n")
 
     def close(self, *, complete: bool) -> None:
         self._fh.close()
@@ -478,16 +506,14 @@ class ParquetSink:
         self.done: set[str] = self._recover() if resume else set()
         self._next = len(self._part_files()) + 1
 
-    def write(self, outcome: Outcome) -> None:
-        trial = outcome.trial or {}
-        criteria = trial.get("criteria", [])
+    def write(self, trial: Packed) -> None:
         self._rows.append(
             {
-                "trial_id": trial.get("trial_id"),
-                "source": outcome.source,
-                "n_criteria": len(criteria),
-                "n_thresholds": sum(len(c.get("thresholds", [])) for c in criteria),
-                "trial": json.dumps(trial, ensure_ascii=False),
+                "trial_id": trial.id,
+                "source": trial.source,
+                "n_criteria": trial.n_criteria,
+                "n_thresholds": trial.n_thresholds,
+                "trial": trial.trial_json,
             }
         )
         if len(self._rows) >= self.row_group_size:
@@ -652,8 +678,8 @@ def run(
         ):
             tracker = _Tracker(sink.done, summary, bar)
             chunks = chunked(tracker.items(iter_inputs(inputs)), chunk_size)
-            for outcome in ordered_results(backend, chunks, window):
-                _record(outcome, sink, ferr, summary)
+            for result in ordered_results(backend, chunks, window):
+                _record(result, sink, ferr, summary)
                 bar.update(1)
                 bar.set_postfix(failed=summary.failed, refresh=False)
         complete = True
@@ -679,10 +705,20 @@ def _progress_bar(total: int | None, enabled: bool) -> Any:
     )
 
 
-def _record(outcome: Outcome, sink: Sink, ferr: Any, summary: Summary) -> None:
-    if outcome.error is None:
-        sink.write(outcome)
+def _record(result: Result, sink: Sink, ferr: Any, summary: Summary) -> None:
+    if isinstance(result, Packed):
+        sink.write(result)
         summary.ok += 1
     else:
-        ferr.write(json.dumps(asdict(outcome), ensure_ascii=False) + "\n")
-        summary.add_failure(outcome)
+        ferr.write(json.dumps(error_line(result), ensure_ascii=False) + "\n")
+        summary.add_failure(result)
+
+
+def error_line(outcome: Outcome) -> dict[str, Any]:
+    """One line of the errors file: which record (id, source) and why."""
+    return {
+        "id": outcome.id,
+        "source": outcome.source,
+        "error_type": outcome.error_type,
+        "error": outcome.error,
+    }

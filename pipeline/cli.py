@@ -118,7 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.set_defaults(func=cmd_batch)
 
-    for name, loader in sorted(_plugins().items()):
+    for _name, loader in sorted(_plugins().items()):
         try:
             register = loader()
         except ImportError:  # a plug-in whose package is not installed

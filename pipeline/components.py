@@ -201,7 +201,9 @@ class ConceptMatcher(_RuleFiles):
         entries: list[tuple[str, str, str]] = [
             ("OBSERVATION", name, surface) for surface, name in lexicon.terms()
         ]
-        entries += [(c.label, c.name, s) for c in load_concepts(self.files["concepts"]) for s in c.surfaces]
+        entries += [
+            (c.label, c.name, s) for c in load_concepts(self.files["concepts"]) for s in c.surfaces
+        ]
         self.add_patterns(entries)
         self.analytes = lexicon
         self._load_fallback()
@@ -247,7 +249,9 @@ class ConceptMatcher(_RuleFiles):
         found += self._abbreviations(doc)
         # where an analyte and a concept name the same words, the analyte wins (it carries
         # units and thresholds); filter_spans keeps the first of equal-length spans
-        found.sort(key=lambda span: span.label_ != "OBSERVATION" or not self.analytes.get(span.kb_id_))
+        found.sort(
+            key=lambda span: span.label_ != "OBSERVATION" or not self.analytes.get(span.kb_id_)
+        )
         found += self._fallback_targets(doc, found)
         doc.ents = filter_spans(found)
         for ent in doc.ents:
@@ -316,7 +320,10 @@ class ThresholdExtractor(_RuleFiles):
     def __init__(self, nlp: Language, name: str, comparators: str, analytes: str) -> None:
         register_extensions()
         self.name = name
-        self.files = {"comparators.json": _resolve(comparators), "analytes.jsonl": _resolve(analytes)}
+        self.files = {
+            "comparators.json": _resolve(comparators),
+            "analytes.jsonl": _resolve(analytes),
+        }
         self._load()
 
     def _load(self) -> None:
@@ -330,14 +337,12 @@ class ThresholdExtractor(_RuleFiles):
         )
 
     def __call__(self, doc: Doc) -> Doc:
-        from .measures import build_threshold, build_temporal
+        from .measures import build_temporal, build_threshold
 
         for crit in doc.spans.get(CRITERIA, []):
             base = crit.start_char
             mentions = [
-                thresholds.Mention(
-                    ent.start_char - base, ent.end_char - base, ent.kb_id_, ent.text
-                )
+                thresholds.Mention(ent.start_char - base, ent.end_char - base, ent.kb_id_, ent.text)
                 for ent in crit.ents
                 if ent.label_ == "OBSERVATION" and self.analytes.get(ent.kb_id_) is not None
             ]

@@ -46,7 +46,9 @@ def _validate(path: Path, line: int, obj: dict[str, object], label: str) -> Conc
         raise PatternError(f"{where}: rule {name!r}: name must be non-empty lower case")
     if obj["label"] != label:
         raise PatternError(f"{where}: rule {name!r}: label {obj['label']!r} should be {label!r}")
-    if not isinstance(synonyms, list) or not all(isinstance(s, str) and s.strip() for s in synonyms):
+    if not isinstance(synonyms, list) or not all(
+        isinstance(s, str) and s.strip() for s in synonyms
+    ):
         raise PatternError(f"{where}: rule {name!r}: synonyms must be non-empty strings")
     if code is not None and (not isinstance(code, str) or not _CODE.match(code)):
         raise PatternError(f"{where}: rule {name!r}: bad code {code!r}")

@@ -5,7 +5,6 @@ config naming them loads without importing this package first. Paths in the defa
 relative to the project's ``patterns/`` folder; configs in ``models/`` hold paths, never rules.
 """
 
-
 from spacy.language import Language
 
 from .components import (

@@ -34,9 +34,22 @@ _ISO_UNIT = {
 def time_unit(unit: str) -> str | None:
     """``"Days"`` -> ``"day"``, ``"mos"`` -> ``"month"``: the unit name a duration uses."""
     u = re.sub(r"s$", "", unit.strip().lower().split()[0]) if unit.strip() else ""
-    names = {"min": "minute", "minute": "minute", "h": "hour", "hr": "hour", "hour": "hour",
-             "d": "day", "day": "day", "wk": "week", "week": "week", "mo": "month",
-             "month": "month", "y": "year", "yr": "year", "year": "year"}
+    names = {
+        "min": "minute",
+        "minute": "minute",
+        "h": "hour",
+        "hr": "hour",
+        "hour": "hour",
+        "d": "day",
+        "day": "day",
+        "wk": "week",
+        "week": "week",
+        "mo": "month",
+        "month": "month",
+        "y": "year",
+        "yr": "year",
+        "year": "year",
+    }
     return names.get(u)
 
 
@@ -84,7 +97,9 @@ def build_threshold(found: Found, base: int, lexicon: AnalyteLexicon, raw: str) 
                     f"parenthesised equivalent {equivalent['value']} {equivalent['unit']} "
                     f"disagrees with {comp.value} {comp.unit}"
                 )
-    value = [_number(v) for v in comp.value] if isinstance(comp.value, list) else _number(comp.value)
+    value = (
+        [_number(v) for v in comp.value] if isinstance(comp.value, list) else _number(comp.value)
+    )
     return Threshold(
         analyte=name,
         analyte_text=raw[base + mention.start : base + mention.end],

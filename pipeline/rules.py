@@ -43,11 +43,15 @@ def load_rule_file(path: Path, key: str) -> dict[str, Any]:
 def compile_regex(path: Path, rule: str, pattern: Any) -> re.Pattern[str]:
     """Compile one case-insensitive pattern, naming the file and rule when it is bad."""
     if not isinstance(pattern, str) or not pattern:
-        raise PatternError(f"{path}: rule {rule!r}: pattern must be a non-empty string, got {pattern!r}")
+        raise PatternError(
+            f"{path}: rule {rule!r}: pattern must be a non-empty string, got {pattern!r}"
+        )
     try:
         return re.compile(pattern, re.IGNORECASE)
     except re.error as exc:
-        raise PatternError(f"{path}: rule {rule!r}: bad regular expression {pattern!r}: {exc}") from exc
+        raise PatternError(
+            f"{path}: rule {rule!r}: bad regular expression {pattern!r}: {exc}"
+        ) from exc
 
 
 def compile_all(path: Path, rule: str, patterns: Any) -> tuple[re.Pattern[str], ...]:
@@ -63,7 +67,7 @@ def require(path: Path, rule: str, body: dict[str, Any], keys: Iterable[str]) ->
 
 
 def load_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
-    """Read a JSONL lexicon: (line number, object) pairs; blank lines and ``//`` comments skipped."""
+    """Read a JSONL lexicon as (line number, object) pairs, skipping blanks and ``//`` lines."""
     out: list[tuple[int, dict[str, Any]]] = []
     try:
         lines = path.read_text(encoding="utf-8").splitlines()
@@ -91,4 +95,5 @@ def rule_file_keys() -> dict[str, str]:
         "comparators.json": "comparators",
         "context_rules.json": "context_rules",
         "targets.json": "targets",
+        "temporal.json": "temporal",
     }

@@ -97,6 +97,7 @@ class Criterion:
     thresholds: list[Threshold] = field(default_factory=list)
     origin: str = "text"  # "text", or the structured field it came from ("minimumAge", ...)
     temporal: list[dict[str, Any]] = field(default_factory=list)
+    requirement: str | None = None  # "must_have" / "must_not_have": section x negation
 
 
 @dataclass(slots=True)
@@ -114,10 +115,13 @@ class Trial:
 
         ``include_text`` adds ``source_text`` so a consumer can check offsets.
         """
+        from .logic import logic_tree
+
         out: dict[str, Any] = {
             "schema_version": self.schema_version,
             "trial_id": self.trial_id,
             "criteria": [asdict(c) for c in self.criteria],
+            "logic_tree": logic_tree(self.criteria),
             "warnings": list(self.warnings),
         }
         if include_text:

@@ -147,8 +147,10 @@ def _content(line: Line, rules: StructureRules) -> tuple[int, int, str | None]:
     """(indent, content start offset, marker kind) of a line."""
     m = rules.bullet.match(line.text)
     if m:
-        return len(m.group("indent").expandtabs(4)), line.start + m.end(), _marker_kind(
-            m.group("marker")
+        return (
+            len(m.group("indent").expandtabs(4)),
+            line.start + m.end(),
+            _marker_kind(m.group("marker")),
         )
     body = line.text.lstrip()
     return len(line.text) - len(body), line.start + len(line.text) - len(body), None
@@ -249,7 +251,11 @@ def find_regions(
         exclusion = _Region("exclusion", [])
         for it in region.items:
             block = it.block if isinstance(it, Item) else None
-            target = inclusion if (block == first or (block is None and not exclusion.items)) else exclusion
+            target = (
+                inclusion
+                if (block == first or (block is None and not exclusion.items))
+                else exclusion
+            )
             target.items.append(it)
         return [inclusion, exclusion]
     return [region]

@@ -104,8 +104,7 @@ class ComparatorRules:
 
 
 _NUMBER = (
-    r"(?<![A-Za-z0-9.,/^])(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?![\d])"
-    r"|(?<![\w.])\.\d+"
+    r"(?<![A-Za-z0-9.,/^])(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?![\d])" r"|(?<![\w.])\.\d+"
 )
 
 
@@ -173,7 +172,9 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         temporal_units=frozenset(u.lower() for u in body["temporal_units"]),
         age_before=compile_regex(path, "age_cues.before", ages["before"]),
         age_after=compile_regex(path, "age_cues.after", ages["after"]),
-        demographic_start=compile_regex(path, "age_cues.demographic_start", ages["demographic_start"]),
+        demographic_start=compile_regex(
+            path, "age_cues.demographic_start", ages["demographic_start"]
+        ),
         temporal_anchor=compile_regex(path, "age_cues.temporal_anchor", ages["temporal_anchor"]),
         condition=compile_regex(path, "condition", body["condition"]),
         number=compile_regex(path, "number", number),
@@ -257,7 +258,9 @@ def _unit_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, int
     # A lone letter is a unit only when written as one: "0.8 L", "5 U", "10h", "3d"; never the
     # words "a", "in", "s" after a space.
     if len(unit) <= 2 and unit.isalpha() and "/" not in unit:
-        if unit in ("in", "s", "m", "K", "G", "T") or (start > pos and unit in ("l", "d", "g", "y")):
+        if unit in ("in", "s", "m", "K", "G", "T") or (
+            start > pos and unit in ("l", "d", "g", "y")
+        ):
             return None
     return unit, um.start(), um.start() + len(unit)
 
@@ -340,7 +343,11 @@ def find_comparisons(text: str, rules: ComparatorRules | None = None) -> list[Co
         # A parenthesised restatement right after the comparison is its equivalent.
         if out and _is_equivalent(text, out[-1], comp):
             prev = out[-1]
-            prev.equivalent = {"value": comp.value, "unit": comp.unit, "comparator": comp.comparator}
+            prev.equivalent = {
+                "value": comp.value,
+                "unit": comp.unit,
+                "comparator": comp.comparator,
+            }
             prev.end = max(prev.end, comp.end)
         else:
             out.append(comp)
@@ -384,13 +391,25 @@ def _with_bare_relatives(
         for relative_to, pattern in rules.relative:
             rx = re.compile(rf"(?<![\w.])(?:{cue.pattern})(?:{pattern.pattern})", re.I)
             for m in rx.finditer(text):
-                if any(c.start <= m.start() < c.end or m.start() <= c.start < m.end() for c in found + extra):
+                if any(
+                    c.start <= m.start() < c.end or m.start() <= c.start < m.end()
+                    for c in found + extra
+                ):
                     continue
-                if text[m.start() : m.end()].strip().endswith("N") and " N" in text[m.start() : m.end()]:
+                if (
+                    text[m.start() : m.end()].strip().endswith("N")
+                    and " N" in text[m.start() : m.end()]
+                ):
                     continue  # the bare "N" alias of ULN needs a number before it
                 extra.append(
                     Comparison(
-                        symbol, 1, None, m.start(), m.end(), relative_to, "multiple",
+                        symbol,
+                        1,
+                        None,
+                        m.start(),
+                        m.end(),
+                        relative_to,
+                        "multiple",
                         value_start=m.start(),
                     )
                 )
@@ -416,7 +435,7 @@ _DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")
 def _decimal_commas(
     text: str, numbers: list[tuple[int, int, float | None]], rules: ComparatorRules
 ) -> list[tuple[int, int, float | None]]:
-    """"7,0 mmol/l": a comma with one or two digits and a unit after is a decimal comma (a
+    """ "7,0 mmol/l": a comma with one or two digits and a unit after is a decimal comma (a
     thousands separator always has three digits; "ECOG 0,1" has no unit after)."""
     out: list[tuple[int, int, float | None]] = []
     skip_until = -1
@@ -424,7 +443,12 @@ def _decimal_commas(
         if start < skip_until:
             continue
         m = _DECIMAL_COMMA.match(text, end)
-        if m and value is not None and "," not in text[start:end] and _unit_at(text, m.end(), rules):
+        if (
+            m
+            and value is not None
+            and "," not in text[start:end]
+            and _unit_at(text, m.end(), rules)
+        ):
             out.append((start, m.end(), float(f"{int(value)}.{m.group(1)}")))
             skip_until = m.end()
             continue
@@ -455,7 +479,9 @@ def _read_comparison(
     prefix = _prefix_comparator(text, start, rules)
     if prefix is None:
         # "≥ grade 2", "> NYHA class 2": the comparator stands before the measure's name
-        noun = re.search(rf"(?:{rules.infix_nouns.pattern})$", text[max(0, start - 30) : start], re.I)
+        noun = re.search(
+            rf"(?:{rules.infix_nouns.pattern})$", text[max(0, start - 30) : start], re.I
+        )
         if noun:
             prefix = _prefix_comparator(text, start - len(noun.group()), rules)
     comparator = prefix[0] if prefix else None
@@ -480,10 +506,13 @@ def _read_comparison(
             for relative_to_, pattern in rules.relative:
                 m = pattern.match(text, om.end())
                 if m:
-                    relative_to, relative_mode = relative_to_, (
-                        "below"
-                        if re.match(r"below|under|lower|less", om.group("direction"), re.I)
-                        else "above"
+                    relative_to, relative_mode = (
+                        relative_to_,
+                        (
+                            "below"
+                            if re.match(r"below|under|lower|less", om.group("direction"), re.I)
+                            else "above"
+                        ),
                     )
                     cursor = m.end()
                     if comparator is None:
@@ -658,7 +687,9 @@ def _fields(c: Comparison) -> dict[str, Any]:
 # "<0.26 or >1.65", "≥1 g/dL (≥0.5 g/dL in case of ...)": the earlier analyte again
 _SAME_ANALYTE = re.compile(r"\s*[,;]?\s*(?:and/or|or|and)?\s*(?:both)?\s*\(?\s*", re.I)
 _CLAUSE_BREAK = re.compile(r"[;.](?:\s|$)|:\s|\bwhile\b|\bwhereas\b|\bbut\b")
-_COORDINATION = re.compile(r"\s*(?:,\s*(?:and|or)?|/|and/or|and|or|&)\s*(?:serum\s+|plasma\s+)?$", re.I)
+_COORDINATION = re.compile(
+    r"\s*(?:,\s*(?:and|or)?|/|and/or|and|or|&)\s*(?:serum\s+|plasma\s+)?$", re.I
+)
 _FALLBACK_TRIM = re.compile(
     r"^(?:(?:the|a|an|any|with|and|or|of|has|have|had|must|be|is|are|was|were|should|"
     r"level|levels|value|values|count|counts|by|in|at|to|for|on|if|who|that|which|patients?|"
@@ -716,8 +747,12 @@ def attach_analytes(
             right = _right_analyte(text, comp, mentions, comparisons, idx, adjacent=True)
             targets = [right] if right else []
         before = found[-1].comparison if found else None
-        if not targets and before and _SAME_ANALYTE.fullmatch(
-            text[max(before.end, before.condition_end or 0) : comp.start]
+        if (
+            not targets
+            and before
+            and _SAME_ANALYTE.fullmatch(
+                text[max(before.end, before.condition_end or 0) : comp.start]
+            )
         ):
             targets = [found[-1].analyte]  # "<0.26 or >1.65": the same analyte again
         if not targets:
@@ -749,7 +784,9 @@ def merge_abbreviations(text: str, mentions: list[Mention]) -> list[Mention]:
         m = mentions[i]
         if i + 1 < len(mentions):
             n = mentions[i + 1]
-            if re.fullmatch(r"\s*\(\s*", text[m.end : n.start]) and re.match(r"\s*\)", text[n.end :]):
+            if re.fullmatch(r"\s*\(\s*", text[m.end : n.start]) and re.match(
+                r"\s*\)", text[n.end :]
+            ):
                 close = text.index(")", n.end) + 1
                 out.append(Mention(m.start, close, n.name, text[m.start : close], n.lexicon))
                 i += 2
@@ -804,7 +841,9 @@ def _right_analyte(
             if adjacent:
                 # "2 cycles", "5 mm in diameter", "1 bone focal lesion" (one modifier word)
                 ok = re.fullmatch(
-                    r"\s*(?:(?:of|in)\s+)?(?:(?:the|prior|previous)\s+)?(?:[A-Za-z]+\s+)?", gap, re.I
+                    r"\s*(?:(?:of|in)\s+)?(?:(?:the|prior|previous)\s+)?(?:[A-Za-z]+\s+)?",
+                    gap,
+                    re.I,
                 )
                 return m if ok else None
             if len(gap) <= 25 and not _CLAUSE_BREAK.search(gap):
@@ -839,7 +878,10 @@ def _fallback_analyte(text: str, comp: Comparison, prev_end: int) -> Mention | N
         break
     window = text[left:end]
     cut = max(
-        (m.end() for m in re.finditer(r"[;:.(),\[\]]\s*|\s(?:and|or|but|if|with)\s|\s-\s+", window)),
+        (
+            m.end()
+            for m in re.finditer(r"[;:.(),\[\]]\s*|\s(?:and|or|but|if|with)\s|\s-\s+", window)
+        ),
         default=0,
     )
     phrase = window[cut:]

@@ -120,6 +120,12 @@ _REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
         (r"\bper\s*cent\b", "percent", re.I),
         (r"\b(?:years?|yrs?)\s+(?:old|of\s+age)\b|\by\.?\s*/?\s*o\.?(?=\s|$)", "year", re.I),
         (r"\s*\b(?:daily|a\s+day|each\s+day)\b", " / day", re.I),
+        # time words in any case ("18 Years" in API v2 fields, "3 MONTHS"); a lone "y" is a year
+        (r"\b(?:years?|yrs?)\b(?!\s*/)|^y$", "year", re.I),
+        (r"\b(?:months?|mos?)\b", "month", re.I),
+        (r"\b(?:weeks?|wks?)\b", "week", re.I),
+        (r"\bdays?\b", "day", re.I),
+        (r"\b(?:hours?|hrs?)\b", "hour", re.I),
         (r"\bper\b", "/", re.I),
         # UCUM-style exponents ("m2", "mm3") and products ("kg.m")
         (r"(?<=[A-Za-z])([23])\b", "^\\1", 0),

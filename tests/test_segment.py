@@ -134,9 +134,16 @@ def test_headerless_page_splits_inclusion_then_exclusion(seed_texts):
     assert all("You have" not in t for _, t, *_ in got)  # lay summary after the notice
 
 
-@pytest.mark.parametrize("stem", ["000_02f3b0dd42882d09", "001_2342a196f04e89cb",
-                                  "002_63f7a08eae199110", "003_af3fb4ef3103d3e2",
-                                  "004_52e4482ea3fe8426"])
+@pytest.mark.parametrize(
+    "stem",
+    [
+        "000_02f3b0dd42882d09",
+        "001_2342a196f04e89cb",
+        "002_63f7a08eae199110",
+        "003_af3fb4ef3103d3e2",
+        "004_52e4482ea3fe8426",
+    ],
+)
 def test_statement_spans_match_gold(seed_texts, gold, stem):
     text = seed_texts[stem]
     predicted = {(s.start, s.end) for s in split_atomic(clean(text))}

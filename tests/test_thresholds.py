@@ -32,22 +32,41 @@ def comparisons(text: str) -> list[tuple]:
         ("Urine M protein ≥ 200 mg/24 hours.", [(">=", 200, "mg/24 hours", None, None)]),
         ("Platelets ≥50,000/µL (50 × 10\\^9/L)", [(">=", 50000, "/µL", None, None)]),
         ("direct bilirubin should be -≤5 mg/dL", [("<=", 5, "mg/dL", None, None)]),
-        ("Alanine aminotransferase ≤3× upper limit of normal (ULN)", [("<=", 3, None, "ULN", "multiple")]),
+        (
+            "Alanine aminotransferase ≤3× upper limit of normal (ULN)",
+            [("<=", 3, None, "ULN", "multiple")],
+        ),
         ("Corrected serum calcium \\>1 mg/dL above the ULN", [(">", 1, "mg/dL", "ULN", "above")]),
         ("hemoglobin 2 g/dL below lower limit of normal", [("<=", 2, "g/dL", "LLN", "below")]),
         ("GFR \\<40 mL/min/1.73 m²", [("<", 40, "mL/min/1.73 m²", None, None)]),
-        ("clonal bone marrow plasma cells (BMPCs) 10% to \\<60%",
-         [(">=", 10, "%", None, None), ("<", 60, "%", None, None)]),
+        (
+            "clonal bone marrow plasma cells (BMPCs) 10% to \\<60%",
+            [(">=", 10, "%", None, None), ("<", 60, "%", None, None)],
+        ),
         ("ECOG Performance Status 0 or 1 or 2", [("in", [0, 1, 2], None, None, None)]),
         ("ECOG PS 0, 1, or 2", [("in", [0, 1, 2], None, None, None)]),
         ("Participant must be above 18 years of age", [(">", 18, "years", None, None)]),
-        ("Serum bilirubin values \\< 1.5 × ULN", [("<", 1.5, None, "ULN", None)][:0]
-         + [("<", 1.5, None, "ULN", "multiple")]),
+        (
+            "Serum bilirubin values \\< 1.5 × ULN",
+            [("<", 1.5, None, "ULN", None)][:0] + [("<", 1.5, None, "ULN", "multiple")],
+        ),
         # forms from issue 4
-        ("BMI between 18.5 and 30 kg/m2", [(">=", 18.5, "kg/m2", None, None), ("<=", 30, "kg/m2", None, None)]),
-        ("fasting glucose 100-126 mg/dl", [(">=", 100, "mg/dl", None, None), ("<=", 126, "mg/dl", None, None)]),
-        ("glucose 70~120 mg/dL", [(">=", 70, "mg/dL", None, None), ("<=", 120, "mg/dL", None, None)]),
-        ("HbA1c 6.1 to 7.0 mmol / L", [(">=", 6.1, "mmol / L", None, None), ("<=", 7.0, "mmol / L", None, None)]),
+        (
+            "BMI between 18.5 and 30 kg/m2",
+            [(">=", 18.5, "kg/m2", None, None), ("<=", 30, "kg/m2", None, None)],
+        ),
+        (
+            "fasting glucose 100-126 mg/dl",
+            [(">=", 100, "mg/dl", None, None), ("<=", 126, "mg/dl", None, None)],
+        ),
+        (
+            "glucose 70~120 mg/dL",
+            [(">=", 70, "mg/dL", None, None), ("<=", 120, "mg/dL", None, None)],
+        ),
+        (
+            "HbA1c 6.1 to 7.0 mmol / L",
+            [(">=", 6.1, "mmol / L", None, None), ("<=", 7.0, "mmol / L", None, None)],
+        ),
         ("creatinine not more than 1.5 mg/dL", [("<=", 1.5, "mg/dL", None, None)]),
         ("hemoglobin not less than 9 g/dL", [(">=", 9, "g/dL", None, None)]),
         ("AST no greater than 3 x ULN", [("<=", 3, None, "ULN", "multiple")]),
@@ -105,8 +124,10 @@ def test_alternative_in_parentheses_is_a_second_threshold_with_condition():
 
 def test_shared_limit_gives_one_threshold_per_analyte():
     text = "AST and ALT ≤ 2.5 x ULN"
-    mentions = [Mention(0, 3, "aspartate aminotransferase", "AST"),
-                Mention(8, 11, "alanine aminotransferase", "ALT")]
+    mentions = [
+        Mention(0, 3, "aspartate aminotransferase", "AST"),
+        Mention(8, 11, "alanine aminotransferase", "ALT"),
+    ]
     found = extract(text, mentions)
     assert [(f.analyte.name, f.comparison.value) for f in found] == [
         ("aspartate aminotransferase", 2.5),
@@ -140,8 +161,16 @@ def test_unknown_analyte_falls_back_to_the_words_before():
 
 @pytest.mark.parametrize(
     "text, symbol",
-    [("no more than", "<="), ("at least", ">="), ("inferior to", "<"), ("above", ">"),
-     ("greater than or equal to", ">="), ("up to", "<="), ("or more", ">="), ("≤", "<=")],
+    [
+        ("no more than", "<="),
+        ("at least", ">="),
+        ("inferior to", "<"),
+        ("above", ">"),
+        ("greater than or equal to", ">="),
+        ("up to", "<="),
+        ("or more", ">="),
+        ("≤", "<="),
+    ],
 )
 def test_parse_comparator(text, symbol):
     assert parse_comparator(text) == symbol

@@ -1,0 +1,82 @@
+"""The criteria of a trial as an explicit logic tree, and each statement's requirement.
+
+Eligibility = AND(inclusion statements) AND NOT OR(exclusion statements). A parent statement
+combines its children with its ``logic`` ("and"/"or"); children flagged ``exception`` are
+EXCEPT branches: the parent holds unless an exception does. Section polarity composes with the
+statement's own negation, so "No prior X" under inclusion and "Prior X" under exclusion both
+say the patient must not have X.
+
+Plain data in, plain data out (no spaCy), so screening and export can use it.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .schema import Criterion
+
+MUST_HAVE = "must_have"
+MUST_NOT_HAVE = "must_not_have"
+
+
+def requirement(criterion: Criterion, by_id: dict[str, Criterion]) -> str | None:
+    """Whether the patient must have (or must not have) what ``criterion`` states.
+
+    Inclusion gives must_have, exclusion must_not_have; a negated statement flips it; an
+    exception flips its parent's requirement (it names what is allowed despite the parent).
+    """
+    if criterion.exception and criterion.parent_id in by_id:
+        parent = requirement(by_id[criterion.parent_id], by_id)
+        if parent is None:
+            return None
+        base = parent == MUST_HAVE
+        return MUST_NOT_HAVE if base != criterion.negated else MUST_HAVE
+    if criterion.section == "unknown":
+        return None
+    must = criterion.section == "inclusion"
+    if criterion.negated:
+        must = not must
+    return MUST_HAVE if must else MUST_NOT_HAVE
+
+
+def _node(c: Criterion, children: dict[str | None, list[Criterion]]) -> dict[str, Any]:
+    node: dict[str, Any] = {"criterion": c.id}
+    kids = children.get(c.id, [])
+    regular = [k for k in kids if not k.exception]
+    exceptions = [k for k in kids if k.exception]
+    if regular:
+        node["op"] = c.logic or "and"
+        node["children"] = [_node(k, children) for k in regular]
+    if exceptions:
+        node["except"] = [_node(k, children) for k in exceptions]
+    return node
+
+
+def logic_tree(criteria: list[Criterion]) -> dict[str, Any]:
+    """``{"op": "and", "children": [inclusion AND-node, {"op": "not", ...exclusion OR-node}]}``.
+
+    Statements of section ``unknown`` sit in their own AND-node so nothing is dropped.
+    """
+    children: dict[str | None, list[Criterion]] = {}
+    for c in criteria:
+        children.setdefault(c.parent_id, []).append(c)
+    top = children.get(None, [])
+    by_section = {
+        s: [_node(c, children) for c in top if c.section == s]
+        for s in ("inclusion", "exclusion", "unknown")
+    }
+    parts: list[dict[str, Any]] = []
+    if by_section["inclusion"]:
+        parts.append({"op": "and", "section": "inclusion", "children": by_section["inclusion"]})
+    if by_section["exclusion"]:
+        parts.append(
+            {
+                "op": "not",
+                "children": [
+                    {"op": "or", "section": "exclusion", "children": by_section["exclusion"]}
+                ],
+            }
+        )
+    if by_section["unknown"]:
+        parts.append({"op": "and", "section": "unknown", "children": by_section["unknown"]})
+    return {"op": "and", "children": parts}

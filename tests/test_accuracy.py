@@ -1,0 +1,61 @@
+"""Accuracy floors measured on real data: the seed gold and the external LCT set.
+
+These are the issue's acceptance figures turned into regression tests; they run the real
+pipeline end to end (deterministic, about 15 s) and skip LCT cleanly where it is absent.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import pipeline
+from evaluation.lct import score_predictions
+from evaluation.score import score
+
+
+@pytest.fixture(scope="module")
+def seed_metrics(seed_texts, gold):
+    pred = {
+        stem: pipeline.parse(text, trial_id=stem).to_dict() for stem, text in seed_texts.items()
+    }
+    return score(gold, pred)["micro"]
+
+
+def test_seed_statements(seed_metrics):
+    assert seed_metrics["statements"]["exact"]["f1"] >= 0.95
+    assert seed_metrics["section"]["exact"]["f1"] >= 0.95
+
+
+def test_seed_thresholds(seed_metrics):
+    assert seed_metrics["thresholds"]["match"]["f1"] >= 0.90
+
+
+def test_seed_tree(seed_metrics):
+    assert seed_metrics["tree"]["parent"]["accuracy"] >= 0.90
+    assert seed_metrics["tree"]["logic_parents"]["accuracy"] >= 0.90
+
+
+@pytest.fixture(scope="module")
+def lct_metrics(lct_records):
+    preds = {
+        r["doc_id"]: pipeline.parse(r["text"], trial_id=r["doc_id"]).to_dict() for r in lct_records
+    }
+    return score_predictions(lct_records, preds)
+
+
+def test_lct_lab_thresholds(lct_metrics):
+    lab = lct_metrics["comparisons"]["lab_like"]
+    assert lab["recall_strict"] >= 0.85
+    assert lab["precision_strict"] >= 0.90
+
+
+def test_lct_age(lct_metrics):
+    assert lct_metrics["comparisons"]["age"]["recall_strict"] >= 0.85
+
+
+def test_lct_temporal(lct_metrics):
+    assert lct_metrics["comparisons"]["temporal"]["recall_strict"] >= 0.85
+
+
+def test_lct_negation(lct_metrics):
+    assert lct_metrics["negation"]["f1"] >= 0.60
