@@ -44,6 +44,7 @@ def _entity(ent: Span, raw: str) -> Entity:
         start=ent.start_char,
         end=ent.end_char,
         canonical=ent.kb_id_ or None,
+        code=ent._.code,
         cues=cues,
         **flags,
     )

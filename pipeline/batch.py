@@ -367,7 +367,7 @@ class DaskBackend:
     def __init__(self, workers: int = 1, scheduler: str | None = None) -> None:
         from distributed import Client, LocalCluster
 
-        self._cluster = None
+        self._cluster: Any = None
         if scheduler is None:
             self._cluster = LocalCluster(
                 n_workers=workers,

@@ -34,6 +34,8 @@ def register_extensions() -> None:
             Span.set_extension(name, default=default)
     if not Span.has_extension("canonical"):
         Span.set_extension("canonical", default=None)
+    if not Span.has_extension("code"):
+        Span.set_extension("code", default=None)  # LOINC / SNOMED / RxNorm ... from the lexicon
     if not Doc.has_extension("statements"):
         Doc.set_extension("statements", default=None)
     if not Doc.has_extension("regions"):
@@ -201,9 +203,10 @@ class ConceptMatcher(_RuleFiles):
         entries: list[tuple[str, str, str]] = [
             ("OBSERVATION", name, surface) for surface, name in lexicon.terms()
         ]
-        entries += [
-            (c.label, c.name, s) for c in load_concepts(self.files["concepts"]) for s in c.surfaces
-        ]
+        concepts = load_concepts(self.files["concepts"])
+        entries += [(c.label, c.name, s) for c in concepts for s in c.surfaces]
+        self.codes = {(c.label, c.name): c.code for c in concepts if c.code}
+        self.codes.update({("OBSERVATION", a.name): f"LOINC:{a.loinc}" for a in lexicon if a.loinc})
         self.add_patterns(entries)
         self.analytes = lexicon
         self._load_fallback()
@@ -256,6 +259,7 @@ class ConceptMatcher(_RuleFiles):
         doc.ents = filter_spans(found)
         for ent in doc.ents:
             ent._.canonical = ent.kb_id_
+            ent._.code = self.codes.get((ent.label_, ent.kb_id_))
         return doc
 
     def _fallback_targets(self, doc: Doc, found: list[Span]) -> list[Span]:

@@ -88,8 +88,11 @@ def build_threshold(found: Found, base: int, lexicon: AnalyteLexicon, raw: str) 
     equivalent = None
     if comp.equivalent and "range_upper" not in comp.equivalent:
         equivalent = dict(comp.equivalent)
-        if analyte is not None and equivalent.get("unit") and normalized is not None:
-            other = normalize(analyte, float(equivalent["value"]), equivalent["unit"])
+        span = equivalent.pop("unit_span", None)
+        if span:
+            equivalent["unit"] = raw[base + span[0] : base + span[1]]
+        if analyte is not None and comp.equivalent.get("unit") and normalized is not None:
+            other = normalize(analyte, float(equivalent["value"]), comp.equivalent["unit"])
             agrees = other is not None and _close(other.value, normalized.value)
             equivalent["agrees"] = agrees
             if not agrees:

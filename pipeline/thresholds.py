@@ -347,6 +347,7 @@ def find_comparisons(text: str, rules: ComparatorRules | None = None) -> list[Co
                 "value": comp.value,
                 "unit": comp.unit,
                 "comparator": comp.comparator,
+                "unit_span": comp.unit_span,
             }
             prev.end = max(prev.end, comp.end)
         else:
