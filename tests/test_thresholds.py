@@ -108,7 +108,9 @@ def test_time_windows_are_temporal():
 def test_parenthesised_equivalent_is_kept_not_duplicated():
     (c,) = find_comparisons(clean("Involved FLC assay ≥ 10 mg/dL (≥ 100 mg/L) and"))
     assert (c.value, c.unit) == (10, "mg/dL")
+    unit_span = c.equivalent.pop("unit_span")
     assert c.equivalent == {"value": 100, "unit": "mg/L", "comparator": ">="}
+    assert unit_span == (39, 43)  # where the restated unit is written
 
 
 def test_alternative_in_parentheses_is_a_second_threshold_with_condition():
