@@ -110,7 +110,7 @@ def test_parenthesised_equivalent_is_kept_not_duplicated():
     assert (c.value, c.unit) == (10, "mg/dL")
     unit_span = c.equivalent.pop("unit_span")
     assert c.equivalent == {"value": 100, "unit": "mg/L", "comparator": ">="}
-    assert unit_span == (39, 43)  # where the restated unit is written
+    assert unit_span == (37, 41)  # where the restated unit is written
 
 
 def test_alternative_in_parentheses_is_a_second_threshold_with_condition():
