@@ -270,6 +270,13 @@ def _same_unit(a: str, b: str) -> bool:
         return False
 
 
+# Words LCT annotators tagged as units that name the scale, not a unit of measure ("MMSE score
+# < 4", "ASA class > 3"): a prediction without a unit states these comparisons fully.
+NOT_UNITS = frozenset(
+    {"score", "scores", "total score", "points", "point", "class", "grade", "stage", "level"}
+)
+
+
 def units_match(gold: Item, t: Item) -> bool:
     """Does predicted threshold ``t`` state the unit of gold comparison ``gold``?
 
@@ -278,7 +285,11 @@ def units_match(gold: Item, t: Item) -> bool:
     the gold unit names ULN/LLN and the prediction says so through ``relative_to``, or when
     ``pipeline.units.same_unit`` says the two units are the same.
     """
-    gold_units = [u for u in (gold.get("unit_text"), gold.get("unit_alt_text")) if u]
+    gold_units = [
+        u
+        for u in (gold.get("unit_text"), gold.get("unit_alt_text"))
+        if u and normalize_unit(u) not in NOT_UNITS
+    ]
     if not gold_units:
         return True
     pred_unit = t.get("unit")

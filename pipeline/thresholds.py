@@ -63,6 +63,7 @@ class Comparison:
     value_start: int = 0
     unit_span: tuple[int, int] | None = None  # where the unit is written, to quote it verbatim
     condition_end: int | None = None
+    analyte_hint: str | None = None  # "140/90 mmHg": systolic / diastolic blood pressure
 
 
 @dataclass(slots=True)
@@ -101,6 +102,7 @@ class ComparatorRules:
     infix_nouns: re.Pattern[str]
     roman_cue: re.Pattern[str]
     roman: dict[str, float]
+    restated_symbol: re.Pattern[str]
 
 
 _NUMBER = (
@@ -130,6 +132,7 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         "quantifier",
         "infix_nouns",
         "roman",
+        "restated_symbol",
     )
     require(path, "comparators", body, keys)
 
@@ -182,6 +185,7 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         infix_nouns=compile_regex(path, "infix_nouns", body["infix_nouns"]),
         roman_cue=compile_regex(path, "roman.cue", body["roman"]["cue"]),
         roman={k.lower(): float(v) for k, v in body["roman"]["numerals"].items()},
+        restated_symbol=compile_regex(path, "restated_symbol", body["restated_symbol"]),
     )
 
 
@@ -258,9 +262,7 @@ def _unit_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, int
     # A lone letter is a unit only when written as one: "0.8 L", "5 U", "10h", "3d"; never the
     # words "a", "in", "s" after a space.
     if len(unit) <= 2 and unit.isalpha() and "/" not in unit:
-        if unit in ("in", "s", "m", "K", "G", "T") or (
-            start > pos and unit in ("l", "d", "g", "y")
-        ):
+        if unit in ("in", "s", "m", "K", "G", "T") or (start > pos and unit == "l"):
             return None
     return unit, um.start(), um.start() + len(unit)
 
@@ -430,6 +432,7 @@ def _is_equivalent(text: str, prev: Comparison, comp: Comparison) -> bool:
     return comp.comparator in (prev.comparator, "==") and bool(comp.unit)
 
 
+_BLOOD_PRESSURE = re.compile(r"\s*/\s*(?P<low>\d{2,3})\s*(?P<unit>mm\s*Hg|mmHg)", re.I)
 _DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")
 
 
@@ -477,14 +480,17 @@ def _read_comparison(
     start, end, value = numbers[i]
     assert value is not None
     word = text[start:end].lower()
-    prefix = _prefix_comparator(text, start, rules)
-    if prefix is None:
+    if start and text[start - 1] == "-" and _prefix_comparator(text, start - 1, rules):
+        start, value = start - 1, -value  # "MIP < -20 cm H2O": a negative limit
+    at = start
+    restated = rules.restated_symbol.search(text, max(0, start - 12), start)
+    if restated:
+        at = restated.start()  # "less than or equal to (<=) 1": the words carry the comparator
+    prefix = _prefix_comparator(text, at, rules)
+    noun = re.search(rf"(?:{rules.infix_nouns.pattern})$", text[max(0, at - 40) : at], re.I)
+    if prefix is None and noun:
         # "≥ grade 2", "> NYHA class 2": the comparator stands before the measure's name
-        noun = re.search(
-            rf"(?:{rules.infix_nouns.pattern})$", text[max(0, start - 30) : start], re.I
-        )
-        if noun:
-            prefix = _prefix_comparator(text, start - len(noun.group()), rules)
+        prefix = _prefix_comparator(text, at - len(noun.group()), rules)
     comparator = prefix[0] if prefix else None
     expr_start = prefix[1] if prefix else start
 
@@ -492,6 +498,22 @@ def _read_comparison(
     rel = _relative_at(text, end, rules)
     if word in rules.multiplier_words and not rel:
         return None, i + 1
+    bp = None if rel else _BLOOD_PRESSURE.match(text, end)
+    if bp and comparator:
+        # "≥ 130/80 mmHg": systolic and diastolic limits told together
+        unit = text[bp.start("unit") : bp.end("unit")]
+        systolic = Comparison(
+            comparator,
+            _as_number(value),
+            unit,
+            expr_start,
+            bp.end(),
+            value_start=start,
+            unit_span=(bp.start("unit"), bp.end("unit")),
+            analyte_hint="systolic blood pressure",
+        )
+        systolic.equivalent = {"diastolic": _as_number(float(bp.group("low")))}
+        return systolic, i + 2
     unit_info = None if rel else _unit_at(text, end, rules)
     unit = unit_info[0] if unit_info else None
     cursor = unit_info[2] if unit_info else end
@@ -522,8 +544,8 @@ def _read_comparison(
 
     used = i + 1
     values: float | list[float] = value
-    # Ranges: "10% to <60%", "between 18.5 and 30 kg/m2", "100-126 mg/dl", "0-2"
-    if comparator is None or (prefix and rules.range_prefix.search(text[: prefix[1]])):
+    # Ranges: "10% to <60%", "between 18.5 and 30 kg/m2", "100-126 mg/dl", "BMI = 18.5-29.9"
+    if comparator in (None, "==") or (prefix and rules.range_prefix.search(text[: prefix[1]])):
         rng = _read_range(text, numbers, i, cursor, unit, rules)
         if rng is not None:
             return rng
@@ -550,6 +572,12 @@ def _read_comparison(
         age = False
     if comparator is None and _is_temporal(unit, rules) and not age:
         comparator = "=="  # a bare duration ("within 14 days"): temporal, never a threshold
+    if (
+        comparator is None
+        and not unit
+        and (noun or rules.roman_cue.search(text, max(0, start - 24), start))
+    ):
+        comparator = "=="  # "NYHA class IV", "Mallampati grade 3": a stated class, no bound
     if comparator is None:
         return None, used
 
@@ -602,7 +630,7 @@ def _read_range(
     has_between = bool(rules.range_prefix.search(text[:start]))
     if joiner == "and" and not has_between:
         return None
-    if prefix and not has_between:
+    if prefix and not has_between and prefix[0] != "==":
         return None
     if low is None or high is None or high <= low:
         return None
@@ -662,6 +690,16 @@ def expand(comparisons: list[Comparison]) -> list[Comparison]:
     """Split each range into its two bounds (``>=`` low, ``<=``/``<`` high)."""
     out: list[Comparison] = []
     for c in comparisons:
+        diastolic = (c.equivalent or {}).get("diastolic")
+        if diastolic is not None:
+            c.equivalent = None
+            out.append(c)
+            out.append(
+                Comparison(
+                    **{**_fields(c), "value": diastolic, "analyte_hint": "diastolic blood pressure"}
+                )
+            )
+            continue
         upper = (c.equivalent or {}).get("range_upper")
         if upper is None:
             out.append(c)
@@ -730,7 +768,13 @@ def attach_analytes(
             if not near or any(m.name not in time_analytes for m in timed):
                 continue
             comp.temporal = False
-        if idx and comparisons[idx - 1].start == comp.start and found:
+        previous = comparisons[idx - 1] if idx else None
+        if (
+            previous is not None
+            and previous.start == comp.start
+            and previous.analyte_hint == comp.analyte_hint
+            and found
+        ):
             # the upper bound of a range: same analytes as its lower bound
             twins = [f for f in found if f.comparison is comparisons[idx - 1]]
             for f in twins:
@@ -762,6 +806,12 @@ def attach_analytes(
         if not targets:
             right = _right_analyte(text, comp, mentions, comparisons, idx, adjacent=False)
             targets = [right] if right else []
+        if comp.analyte_hint:
+            # the words name blood pressure; the compound value says which one
+            targets = [
+                Mention(m.start, m.end, comp.analyte_hint, m.text, m.lexicon)
+                for m in (targets or [Mention(comp.start, comp.end, "", "", False)])
+            ]
         for m in targets:
             found.append(Found(m, comp, min(m.start, comp.start), max(m.end, comp.end)))
     return found
@@ -867,7 +917,7 @@ def _fallback_analyte(text: str, comp: Comparison, prev_end: int) -> Mention | N
             end = left + tail.start()
             continue
         stripped = window.rstrip()
-        if stripped.endswith(("(", "[")):
+        if stripped.endswith(("(", "[", ":", "=")):  # "BMI:", "IOL dioptre range:"
             end = left + len(stripped) - 1
             continue
         paren = re.search(r"[(\[][^()\[\]]{1,30}[)\]]\s*$", stripped)

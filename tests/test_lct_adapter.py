@@ -500,3 +500,12 @@ def test_real_records_penalise_a_dropped_unit() -> None:
     assert with_unit > 0
     assert m["found"]["strict"] == m["support_operator"] - with_unit
     assert m["recall_lenient"] == 1.0
+
+
+def test_scale_words_are_not_units():
+    """'MMSE score < 4': LCT tags 'score' as a unit; a unitless prediction states it fully."""
+    from evaluation.lct import units_match
+
+    gold = {"unit_text": "score", "unit_alt_text": None}
+    assert units_match(gold, {"unit": None, "relative_to": None})
+    assert not units_match({"unit_text": "mg/dL", "unit_alt_text": None}, {"unit": None})
