@@ -494,7 +494,10 @@ def test_real_records_penalise_a_dropped_unit() -> None:
         for r in records
         for c in r["comparisons"]
         if c["value"] is not None
-        and (c["unit_text"] or c["unit_alt_text"])
+        and any(
+            u and lct.normalize_unit(u) not in lct.NOT_UNITS
+            for u in (c["unit_text"], c["unit_alt_text"])
+        )
         and not lct.is_operator_mismatch(c)
     )
     assert with_unit > 0
