@@ -417,7 +417,10 @@ def _pred_right(t: Item, item: Item, *, temporal: bool) -> dict[str, bool]:
     elif op == "range":
         strict = _bound_of(t, v, v2) or _range_found(item, [t], lambda _: True)
     else:
-        strict = _comparator(t) == op and _close(_scalar(t), v)
+        # a compound value ("BP > 160/100 mmHg") is stated by either of its numbers
+        strict = _comparator(t) == op and (
+            _close(_scalar(t), v) or (v2 is not None and _close(_scalar(t), v2))
+        )
     return {"strict": unit_ok and strict, "lenient": lenient}
 
 

@@ -47,6 +47,7 @@ KINDS: dict[str, str] = {
     "wrong-section": "wrong section",
     "wrong-negation": "wrong negation",
     "wrong-logic": "wrong logic",
+    "wrong-parent": "wrong parent",
 }
 
 Trial = Mapping[str, Any]
@@ -134,13 +135,14 @@ def _statement_rows(
     rows += [Row(c, None) for i, c in enumerate(g) if i not in aligned_g]
     rows += [Row(None, c) for i, c in enumerate(p) if i not in aligned_p]
     rows.sort(key=lambda r: (r.start, r.end))
+    pred_to_gold = {p[pi].get("id"): g[gi].get("id") for gi, pi in alignment}
     errors: list[ReportError] = []
     for row in rows:
-        errors += _row_errors(trial_id, row)
+        errors += _row_errors(trial_id, row, pred_to_gold)
     return rows, errors
 
 
-def _row_errors(trial_id: str, row: Row) -> list[ReportError]:
+def _row_errors(trial_id: str, row: Row, pred_to_gold: Mapping[Any, Any]) -> list[ReportError]:
     g, p = row.gold, row.pred
     if g is None or p is None:
         c = g or p
@@ -163,6 +165,7 @@ def _row_errors(trial_id: str, row: Row) -> list[ReportError]:
         ("wrong-section", g.get("section"), p.get("section")),
         ("wrong-negation", bool(g.get("negated")), bool(p.get("negated"))),
         ("wrong-logic", g.get("logic") or None, p.get("logic") or None),
+        ("wrong-parent", g.get("parent_id"), _parent_in_gold(p, pred_to_gold)),
     )
     return [
         ReportError(
@@ -171,13 +174,26 @@ def _row_errors(trial_id: str, row: Row) -> list[ReportError]:
             "statement",
             g["start"],
             g["end"],
-            gold=f"{gv}",
-            pred=f"{pv}",
+            gold=_shown(gv),
+            pred=_shown(pv),
             criterion=g.get("id", ""),
         )
         for kind, gv, pv in checks
         if gv != pv
     ]
+
+
+def _shown(value: Any) -> str:
+    return "—" if value is None else str(value)
+
+
+def _parent_in_gold(pred: Mapping[str, Any], pred_to_gold: Mapping[Any, Any]) -> Any:
+    """The predicted parent as a gold id (as the scorer compares them); an unaligned parent
+    keeps its predicted id, marked, so it never equals a gold id by accident."""
+    parent = pred.get("parent_id")
+    if parent is None:
+        return None
+    return pred_to_gold.get(parent, f"{parent} (predicted, unaligned)")
 
 
 def _clip(text: str, limit: int = 160) -> str:
@@ -461,6 +477,7 @@ th{background:#f4f4f4}.metrics td:nth-child(n+2){text-align:right;font-variant-n
 .badge.wrong-value{background:#d35400}.badge.wrong-unit{background:#b7950b}
 .badge.wrong-comparator{background:#2874a6}.badge.wrong-section{background:#117a65}
 .badge.wrong-negation{background:#6e2c00}.badge.wrong-logic{background:#1c2833}
+.badge.wrong-parent{background:#5b2c6f}
 td.text{white-space:pre-wrap;max-width:60em}
 mark{background:none;padding:0}
 mark.g-thr{border-bottom:3px solid #1e8449}mark.p-thr{background:#fcf3cf}

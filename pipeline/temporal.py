@@ -215,7 +215,9 @@ def _cues(path: Path, body: dict[str, Any], rule: str, directions: frozenset[str
 
 def _marks(path: Path, body: dict[str, Any]) -> tuple[Mark, ...]:
     out = []
-    for i, item in enumerate(_items(path, "before_quantity", body, ("direction", "mark", "pattern"))):
+    for i, item in enumerate(
+        _items(path, "before_quantity", body, ("direction", "mark", "pattern"))
+    ):
         name = f"before_quantity[{i}]"
         direction = item["direction"]
         if direction is not None:
@@ -228,7 +230,9 @@ def _marks(path: Path, body: dict[str, Any]) -> tuple[Mark, ...]:
 def _anchors(path: Path, body: dict[str, Any]) -> tuple[Anchor, ...]:
     out = []
     seen: set[str] = set()
-    for i, item in enumerate(_items(path, "anchors", body, ("anchor", "kind", "within", "pattern"))):
+    for i, item in enumerate(
+        _items(path, "anchors", body, ("anchor", "kind", "within", "pattern"))
+    ):
         name = f"anchors[{i}]"
         anchor = item["anchor"]
         if not isinstance(anchor, str) or not anchor or anchor in seen:
@@ -308,7 +312,11 @@ def load_temporal_rules(
         combine=tuple(combine),
         relations=_relations(path, body),
         within_direction=_choice(
-            path, "within_direction", "direction", body["within_direction"], frozenset({"before", "after"})
+            path,
+            "within_direction",
+            "direction",
+            body["within_direction"],
+            frozenset({"before", "after"}),
         ),
         implied_anchor=implied,
     )
@@ -411,7 +419,7 @@ def _phrase(text: str, pos: int, rules: TemporalRules) -> _Found | None:
     clause break ("prior to the start of this project")."""
     stop = rules.phrase_stop.search(text, pos)
     limit = stop.start() if stop else len(text)
-    m = re.compile(rf"\s*(\S+(?:\s+\S+){{0,{rules.phrase_words - 1}}})").match(text, pos, limit)
+    m = re.compile(rf"[\s-]*(\S+(?:\s+\S+){{0,{rules.phrase_words - 1}}})").match(text, pos, limit)
     if not m or not re.search(r"[A-Za-z]{2,}", m.group(1)):
         return None
     return _Found(None, m.start(1), m.end(1))
@@ -448,9 +456,7 @@ def relation_of(
     return rules.relations[table].get(comparator)
 
 
-def _read(
-    text: str, start: int, end: int, comparator: str, rules: TemporalRules
-) -> _Reading:
+def _read(text: str, start: int, end: int, comparator: str, rules: TemporalRules) -> _Reading:
     alternatives, combine, resume = _alternatives(text, start, end, rules)
     mark = _mark_before(text, start, rules)
     cue, pos = _cue_after(text, resume, rules)
@@ -463,12 +469,14 @@ def _read(
         connector = rules.connector.match(text, pos)
         if connector:
             found = find_anchor(text, connector.end(), "point", rules)
+            if found is None and mark and mark.mark == "within":
+                found = _phrase(text, connector.end(), rules)  # "within 2 weeks of <event>"
     if direction is None and mark and mark.direction:
         direction = mark.direction
     if direction is None and found and found.anchor:
         direction = found.anchor.within
-    if direction is None and mark and mark.mark == "within":
-        direction = rules.within_direction
+    if direction is None and found is None and mark and mark.mark == "within":
+        direction = rules.within_direction  # "within six months": counted back from now
     anchor = found.anchor.name if found and found.anchor else None
     anchor_text = text[found.start : found.end] if found else None
     if found is None and direction == "before":

@@ -150,7 +150,7 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
     require(path, "units", units, ("multiplier", "atoms", "stop_after"))
     atoms = sorted(units["atoms"], key=len, reverse=True)
     atom = "(?:" + "|".join(atoms) + ")"
-    denominator = rf"(?:\s*(?:/|\bper\b)\s*(?:\d+(?:\.\d+)?\s*)?{atom}{units['stop_after']})"
+    denominator = rf"(?:\s*(?:/|\bper\b|\ba\b)\s*(?:\d+(?:\.\d+)?\s*)?{atom}{units['stop_after']})"
     unit = (
         rf"(?:{units['multiplier']}\s*(?:{atom}{units['stop_after']})?{denominator}*"
         rf"|{atom}{units['stop_after']}{denominator}*"
@@ -253,7 +253,7 @@ def _postfix_comparator(text: str, pos: int, rules: ComparatorRules) -> tuple[st
 
 def _unit_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, int] | None:
     """A unit starting at ``pos`` (after optional spaces): (unit text, start, end)."""
-    m = re.compile(r"[ \t]*(?:-(?=[A-Za-zµμ]))?").match(text, pos)
+    m = re.compile(r"(?:st|nd|rd|th)?[ \t]*(?:-(?=[A-Za-zµμ]))?").match(text, pos)  # "25th"
     start = m.end() if m else pos
     um = rules.unit.match(text, start)
     if not um or um.end() == um.start():
@@ -451,7 +451,7 @@ def _decimal_commas(
             m
             and value is not None
             and "," not in text[start:end]
-            and _unit_at(text, m.end(), rules)
+            and (len(m.group(1)) == 2 or _unit_at(text, m.end(), rules))  # "39,99" or "7,0 g"
         ):
             out.append((start, m.end(), float(f"{int(value)}.{m.group(1)}")))
             skip_until = m.end()
@@ -551,7 +551,8 @@ def _read_comparison(
             return rng
     # Sets: "ECOG 0, 1 or 2", "0 or 1"
     if comparator is None and not unit and not relative_to:
-        members, last, used_set = _read_set(text, numbers, i, rules)
+        classes = bool(noun or rules.roman_cue.search(text, max(0, start - 24), start))
+        members, last, used_set = _read_set(text, numbers, i, rules, classes)
         if len(members) > 1:
             return (
                 Comparison("in", members, None, start, last, value_start=start),
@@ -669,8 +670,14 @@ def _read_range(
 
 
 def _read_set(
-    text: str, numbers: list[tuple[int, int, float | None]], i: int, rules: ComparatorRules
+    text: str,
+    numbers: list[tuple[int, int, float | None]],
+    i: int,
+    rules: ComparatorRules,
+    classes: bool = False,
 ) -> tuple[list[float], int, int]:
+    """ "ECOG 0, 1 or 2" -> [0, 1, 2]; with ``classes`` (a class or grade is named) "and"
+    joins alternatives too: "NYHA III and IV", "ASA physical status I and II"."""
     members = [numbers[i][2]]
     last = numbers[i][1]
     j = i + 1
@@ -681,7 +688,8 @@ def _read_set(
         members.append(numbers[j][2])
         last = numbers[j][1]
         j += 1
-    if len(members) > 1 and not any(w in text[numbers[i][1] : last].lower() for w in ("or", ",")):
+    joined = text[numbers[i][1] : last].lower()
+    if len(members) > 1 and not classes and not any(w in joined for w in ("or", ",")):
         return [members[0]], numbers[i][1], i + 1
     return [_as_number(m) for m in members if m is not None], last, j
 
@@ -892,7 +900,8 @@ def _right_analyte(
             if adjacent:
                 # "2 cycles", "5 mm in diameter", "1 bone focal lesion" (one modifier word)
                 ok = re.fullmatch(
-                    r"\s*(?:(?:of|in)\s+)?(?:(?:the|prior|previous)\s+)?(?:[A-Za-z]+\s+)?",
+                    r"\s*(?:(?:of|in)\s+)?(?:(?:the|prior|previous)\s+)?"
+                    r"(?:(?!(?:and|or|but|with|to)\b)[A-Za-z]+\s+)?",
                     gap,
                     re.I,
                 )

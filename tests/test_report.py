@@ -91,7 +91,7 @@ def pred_trial() -> dict[str, Any]:
             crit("c3", "Hemoglobin >= 9 g/dL", "inclusion",  # wrong unit
                  thresholds=[thr("Hemoglobin", "Hemoglobin >= 9 g/dL", ">=", 9, "g/L")]),
             crit("c4", "Creatinine <= 1.5 mg/dL", "inclusion"),  # missed threshold
-            crit("c5", "Pregnant or breastfeeding", "inclusion",  # spurious threshold
+            crit("c5", "Pregnant or breastfeeding", "inclusion", parent_id="c7",  # parent, thr.
                  thresholds=[thr("Pregnant", "Pregnant or breastfeeding", ">=", 1, None)]),
             crit("c6", f"No prior {EVIL} therapy", "inclusion",  # wrong section + negation
                  entities=[{"text": "therapy", "label": "DRUG", "negated": True,
@@ -112,6 +112,7 @@ EXPECTED = {
     "wrong-section": 1,
     "wrong-negation": 1,
     "wrong-logic": 1,
+    "wrong-parent": 1,  # "Pregnant ..." hangs under "Any of the following:"
 }
 
 
@@ -137,6 +138,7 @@ def test_every_error_kind_is_classified_exactly() -> None:
     assert by_kind["wrong-value"].gold.endswith(">= 100000 /uL")
     assert by_kind["wrong-value"].pred.endswith(">= 10000 /uL")
     assert by_kind["wrong-section"].gold == "exclusion"
+    assert (by_kind["wrong-parent"].gold, by_kind["wrong-parent"].pred) == ("—", "c7")
     assert [r.start for r in rows] == sorted(r.start for r in rows)
     flagged = {k for r in rows for k in r.kinds}
     assert flagged == set(EXPECTED)
