@@ -5,6 +5,8 @@ config naming them loads without importing this package first. Paths in the defa
 relative to the project's ``patterns/`` folder; configs in ``models/`` hold paths, never rules.
 """
 
+import warnings
+
 from spacy.language import Language
 
 from .components import (
@@ -14,6 +16,11 @@ from .components import (
     ThresholdExtractor,
     context_rules_path,
 )
+
+
+# medspaCy's and scispacy's matchers warn (W036) on every Doc when one of their internal
+# matchers has no patterns, which is normal for them; the warning says nothing about ours.
+warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)
 
 
 @Language.factory(

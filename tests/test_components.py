@@ -1,0 +1,60 @@
+"""The spaCy components: registration, serialisation of their rule files, run-time patterns."""
+
+from __future__ import annotations
+
+from importlib.metadata import entry_points
+
+import spacy
+
+import pipeline
+from pipeline.components import CRITERIA, SECTIONS
+from pipeline.text import clean
+
+FACTORIES = {
+    "eligibility_sections",
+    "eligibility_statements",
+    "eligibility_entities",
+    "eligibility_context",
+    "eligibility_thresholds",
+    "eligibility_abbreviations",
+}
+
+
+def test_factories_are_entry_points():
+    names = {ep.name for ep in entry_points(group="spacy_factories")}
+    assert FACTORIES <= names
+
+
+def test_pipeline_round_trips_through_disk(tmp_path, seed_texts):
+    nlp = pipeline.load()
+    nlp.to_disk(tmp_path / "model")
+    assert (tmp_path / "model" / "eligibility_thresholds" / "comparators.json").is_file()
+    assert (tmp_path / "model" / "eligibility_entities" / "concepts").is_dir()
+    again = spacy.load(tmp_path / "model")
+    text = clean(seed_texts["003_af3fb4ef3103d3e2"])
+    a, b = nlp(text), again(text)
+    assert [(s.start_char, s.end_char, s.label_) for s in a.spans[CRITERIA]] == [
+        (s.start_char, s.end_char, s.label_) for s in b.spans[CRITERIA]
+    ]
+    assert [(e.text, e.label_) for e in a.ents] == [(e.text, e.label_) for e in b.ents]
+
+
+def test_sections_accept_patterns_at_run_time():
+    nlp = spacy.blank("en")
+    finder = nlp.add_pipe("eligibility_sections")
+    text = "Who is eligible\n* Age 18 or older\n"
+    before = nlp(text)
+    assert [s.label_ for s in before.spans[SECTIONS]] == ["unknown"]
+    finder.add_patterns([{"section": "inclusion", "pattern": "who is eligible"}])
+    after = nlp(text)
+    assert [s.label_ for s in after.spans[SECTIONS]] == ["inclusion"]
+
+
+def test_abbreviation_defined_in_text_names_the_analyte():
+    trial = pipeline.parse(
+        "Inclusion Criteria:\n* Alkaline phosphatase (ALKP) measured at screening\n"
+        "* ALKP ≤ 2.5 x ULN\n"
+    )
+    (t,) = trial.criteria[1].thresholds
+    assert (t.analyte, t.analyte_text) == ("alkaline phosphatase", "ALKP")
+    assert (t.comparator, t.value, t.relative_to) == ("<=", 2.5, "ULN")
