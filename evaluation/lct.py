@@ -234,7 +234,7 @@ def normalize_unit(text: str | None) -> str:
     s = s.replace("^", "").replace("*", "")  # 10^9 and 10*9 -> 109, as in the flattened text
     s = re.sub(r"^[x×]", "", s)  # "x109/L": the multiplication sign is not part of the unit
     s = re.sub(r"^cells?(?=/)", "", s)  # "cells/µL" counts the same thing as "/µL"
-    return s
+    return s.lstrip("/")  # "< 50,000/mm3" is annotated "mm3" as often as "/mm3"
 
 
 _TIME_UNITS = {
@@ -446,12 +446,21 @@ def comparison_categories(item: Item) -> list[str]:
 
 
 def _pred_thresholds(pred: Mapping[str, Any]) -> list[Item]:
-    return [
-        t
-        for c in pred.get("criteria", [])
-        for t in c.get("thresholds", [])
-        if t.get("start") is not None
-    ]
+    """Predicted thresholds, each parenthesised restatement counted as a statement of its own
+    ("HbA1c > 47 mmol/mol (> 6.4 %)": LCT annotates both comparisons)."""
+    out: list[Item] = []
+    for c in pred.get("criteria", []):
+        for t in c.get("thresholds", []):
+            if t.get("start") is None:
+                continue
+            out.append(t)
+            eq = t.get("equivalent") or {}
+            if eq.get("value") is not None and eq.get("unit"):
+                comparator = eq.get("comparator")
+                if comparator in (None, "=="):
+                    comparator = t.get("comparator")
+                out.append({**t, "value": eq["value"], "unit": eq["unit"], "comparator": comparator})
+    return out
 
 
 def _pred_temporal(pred: Mapping[str, Any]) -> list[Item]:

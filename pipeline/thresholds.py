@@ -732,7 +732,9 @@ def _fields(c: Comparison) -> dict[str, Any]:
 # --- attaching analytes -------------------------------------------------------------------
 
 # "<0.26 or >1.65", "≥1 g/dL (≥0.5 g/dL in case of ...)": the earlier analyte again
-_SAME_ANALYTE = re.compile(r"\s*[,;]?\s*(?:and/or|or|and)?\s*(?:both)?\s*\(?\s*", re.I)
+_SAME_ANALYTE = re.compile(
+    r"\s*(?:\([^()]{1,20}\))?\s*[,;]?\s*(?:and/or|or|and)?\s*(?:both)?\s*\(?\s*", re.I
+)  # "> 500 cGy (single) or > 800 cGy"
 _CLAUSE_BREAK = re.compile(r"[;.](?:\s|$)|:\s|\bwhile\b|\bwhereas\b|\bbut\b")
 _COORDINATION = re.compile(
     r"\s*(?:,\s*(?:and|or)?|/|and/or|and|or|&)\s*(?:serum\s+|plasma\s+)?$", re.I
