@@ -629,7 +629,7 @@ def _read_range(
     joiner = text[jm.start() : jm.end()].strip().lower()
     prefix = _prefix_comparator(text, start, rules)
     has_between = bool(rules.range_prefix.search(text[:start]))
-    if joiner == "and" and not has_between:
+    if joiner == "and" and not has_between and not _and_range_ok(text, nend, rules):
         return None
     if prefix and not has_between and prefix[0] != "==":
         return None
@@ -667,6 +667,12 @@ def _read_range(
     )
     low_cmp.equivalent = {"range_upper": {"comparator": upper, "value": _as_number(high)}}
     return low_cmp, i + 2
+
+
+def _and_range_ok(text: str, nend: int, rules: ComparatorRules) -> bool:
+    """ "18 and 65 years old": an age cue after the second number makes "and" a range."""
+    unit = _unit_at(text, nend, rules)
+    return bool(rules.age_after.match(text, unit[2] if unit else nend))
 
 
 def _read_set(
@@ -796,6 +802,16 @@ def attach_analytes(
         targets = [m for m in targets if fits(m)][-1:]
         if not targets:
             targets = [m for m in _left_analytes(text, comp, mentions, prev_end) if fits(m)]
+        before = found[-1].comparison if found else None
+        if (
+            not targets
+            and before is not None
+            and before.age == comp.age
+            and _SAME_ANALYTE.fullmatch(
+                text[max(before.end, before.condition_end or 0) : comp.start]
+            )
+        ):
+            targets = [found[-1].analyte]  # "age ≥ 18 and ≤ 90 years", "<0.26 or >1.65"
         if not targets and comp.age:
             targets = [Mention(comp.start, comp.end, "age", text[comp.start : comp.end], False)]
         if not targets:
