@@ -911,7 +911,8 @@ def _right_analyte(
 ) -> Mention | None:
     """The mention after a comparison: right after it ("2 cycles", "5 mm in diameter") when
     ``adjacent``, else within a few words in the same clause."""
-    nxt = comparisons[idx + 1].start if idx + 1 < len(comparisons) else len(text)
+    later = [c.start for c in comparisons[idx + 1 :] if c.start > comp.start]  # not its twin
+    nxt = later[0] if later else len(text)
     for m in mentions:
         if m.start >= comp.end and m.start < nxt:
             gap = text[comp.end : m.start]
