@@ -273,7 +273,19 @@ def _same_unit(a: str, b: str) -> bool:
 # Words LCT annotators tagged as units that name the scale, not a unit of measure ("MMSE score
 # < 4", "ASA class > 3"): a prediction without a unit states these comparisons fully.
 NOT_UNITS = frozenset(
-    {"score", "scores", "total score", "points", "point", "class", "grade", "stage", "level"}
+    {
+        "score",
+        "scores",
+        "total score",
+        "points",
+        "point",
+        "class",
+        "classification",
+        "grade",
+        "stage",
+        "status",
+        "level",
+    }
 )
 
 

@@ -780,7 +780,10 @@ def attach_analytes(
         prev_end = comparisons[idx - 1].end if idx else 0
         if comp.temporal:
             timed = _left_analytes(text, comp, mentions, prev_end)
-            near = timed and len(text[timed[-1].end : comp.start]) <= 20
+            near = bool(timed) and len(text[timed[-1].end : comp.start]) <= 20
+            if not near:  # "37 weeks of gestational age"
+                right = _right_analyte(text, comp, mentions, comparisons, idx, adjacent=True)
+                timed, near = ([right], True) if right else ([], False)
             if not near or any(m.name not in time_analytes for m in timed):
                 continue
             comp.temporal = False
