@@ -341,7 +341,7 @@ class ThresholdExtractor(_RuleFiles):
         )
 
     def __call__(self, doc: Doc) -> Doc:
-        from .measures import build_temporal, build_threshold
+        from .measures import build_temporal, build_threshold, restated_temporal
 
         for crit in doc.spans.get(CRITERIA, []):
             base = crit.start_char
@@ -357,7 +357,12 @@ class ThresholdExtractor(_RuleFiles):
             )
             raw = doc._.raw_text or doc.text
             crit._.thresholds = [build_threshold(f, base, self.analytes, raw) for f in found]
-            crit._.temporal = [build_temporal(c, base, raw) for c in comparisons if c.temporal]
+            crit._.temporal = [
+                item
+                for c in comparisons
+                if c.temporal
+                for item in [build_temporal(c, base, raw), *restated_temporal(c, base, raw)]
+            ]
         return doc
 
 

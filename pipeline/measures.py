@@ -142,3 +142,17 @@ def build_temporal(comp: Comparison, base: int, raw: str) -> dict[str, Any]:
         "unit": unit,
         "iso": iso_duration(float(value), comp.unit or ""),
     }
+
+
+def restated_temporal(comp: Comparison, base: int, raw: str) -> list[dict[str, Any]]:
+    """ "6 months (180 days)": the parenthesised restatement of a window, as its own item."""
+    eq = comp.equivalent or {}
+    if eq.get("value") is None or not eq.get("unit") or not eq.get("unit_span"):
+        return []
+    start, end = eq["unit_span"]
+    twin = Comparison(
+        comp.comparator, eq["value"], eq["unit"], comp.value_start, end, temporal=True
+    )
+    item = build_temporal(twin, base, raw)
+    item["restates"] = raw[base + comp.start : base + comp.end]
+    return [item]

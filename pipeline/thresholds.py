@@ -257,7 +257,11 @@ def _unit_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, int
     start = m.end() if m else pos
     um = rules.unit.match(text, start)
     if not um or um.end() == um.start():
-        return None
+        # "6 previous months", "8 consecutive weeks": a time unit behind one qualifier
+        qm = _TIME_QUALIFIER.match(text, start)
+        um = rules.unit.match(text, qm.end()) if qm else None
+        if not um or not _is_temporal(text[um.start() : um.end()], rules):
+            return None
     unit = text[um.start() : um.end()].rstrip()
     # A lone letter is a unit only when written as one: "0.8 L", "5 U", "10h", "3d"; never the
     # words "a", "in", "s" after a space.
@@ -432,6 +436,11 @@ def _is_equivalent(text: str, prev: Comparison, comp: Comparison) -> bool:
     return comp.comparator in (prev.comparator, "==") and bool(comp.unit)
 
 
+_TIME_QUALIFIER = re.compile(
+    r"(?:previous|past|prior|last|next|consecutive|calendar|preceding|following|additional|"
+    r"full|complete|subsequent)\s+",
+    re.I,
+)
 _BLOOD_PRESSURE = re.compile(r"\s*/\s*(?P<low>\d{2,3})\s*(?P<unit>mm\s*Hg|mmHg)", re.I)
 _DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")
 
