@@ -103,6 +103,7 @@ class ComparatorRules:
     roman_cue: re.Pattern[str]
     roman: dict[str, float]
     restated_symbol: re.Pattern[str]
+    bare_patterns: tuple[tuple[str, str, re.Pattern[str]], ...]  # (symbol, ULN|LLN, regex)
 
 
 _NUMBER = (
@@ -159,16 +160,18 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
     word_alt = "|".join(sorted(words, key=len, reverse=True))
     number = rf"{_NUMBER}|\b(?:{word_alt})\b"
     ages = body["age_cues"]
+    bare = pairs("bare_relative", "comparator")
+    relative = pairs("relative", "relative_to")
     return ComparatorRules(
         prefix=pairs("prefix", "comparator"),
         postfix=pairs("postfix", "comparator"),
         range_joiner=compile_regex(path, "range_joiners", body["range_joiners"]),
         range_prefix=compile_regex(path, "range_prefix", body["range_prefix"]),
         set_joiner=compile_regex(path, "set_joiners", body["set_joiners"]),
-        relative=pairs("relative", "relative_to"),
+        relative=relative,
         times=compile_regex(path, "times", body["times"]),
         offset=compile_regex(path, "offset", body["offset"]),
-        bare_relative=pairs("bare_relative", "comparator"),
+        bare_relative=bare,
         number_words={k.lower(): float(v) for k, v in words.items()},
         multiplier_words=frozenset(w.lower() for w in body["multiplier_words"]),
         unit=compile_regex(path, "units", unit),
@@ -186,6 +189,15 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         roman_cue=compile_regex(path, "roman.cue", body["roman"]["cue"]),
         roman={k.lower(): float(v) for k, v in body["roman"]["numerals"].items()},
         restated_symbol=compile_regex(path, "restated_symbol", body["restated_symbol"]),
+        bare_patterns=tuple(
+            (
+                symbol,
+                relative_to,
+                re.compile(rf"(?<![\w.])(?:{cue.pattern})(?:{rel.pattern})", re.I),
+            )
+            for symbol, cue in bare
+            for relative_to, rel in relative
+        ),
     )
 
 
@@ -389,37 +401,40 @@ def _propagate_ages(text: str, found: list[Comparison], rules: ComparatorRules) 
     return found
 
 
+_REFERENCE_WORDS = re.compile(r"ULN|LLN|UNL|ULRR|normal|upper|lower|reference", re.I)
+
+
 def _with_bare_relatives(
     text: str, found: list[Comparison], rules: ComparatorRules
 ) -> list[Comparison]:
     """Add limits stated without a number: "above the upper limit of normal" is ``> 1 × ULN``."""
     extra: list[Comparison] = []
-    for symbol, cue in rules.bare_relative:
-        for relative_to, pattern in rules.relative:
-            rx = re.compile(rf"(?<![\w.])(?:{cue.pattern})(?:{pattern.pattern})", re.I)
-            for m in rx.finditer(text):
-                if any(
-                    c.start <= m.start() < c.end or m.start() <= c.start < m.end()
-                    for c in found + extra
-                ):
-                    continue
-                if (
-                    text[m.start() : m.end()].strip().endswith("N")
-                    and " N" in text[m.start() : m.end()]
-                ):
-                    continue  # the bare "N" alias of ULN needs a number before it
-                extra.append(
-                    Comparison(
-                        symbol,
-                        1,
-                        None,
-                        m.start(),
-                        m.end(),
-                        relative_to,
-                        "multiple",
-                        value_start=m.start(),
-                    )
+    if not _REFERENCE_WORDS.search(text):
+        return found  # no reference-limit words at all: the common case, kept cheap
+    for symbol, relative_to, rx in rules.bare_patterns:
+        for m in rx.finditer(text):
+            if any(
+                c.start <= m.start() < c.end or m.start() <= c.start < m.end()
+                for c in found + extra
+            ):
+                continue
+            if (
+                text[m.start() : m.end()].strip().endswith("N")
+                and " N" in text[m.start() : m.end()]
+            ):
+                continue  # the bare "N" alias of ULN needs a number before it
+            extra.append(
+                Comparison(
+                    symbol,
+                    1,
+                    None,
+                    m.start(),
+                    m.end(),
+                    relative_to,
+                    "multiple",
+                    value_start=m.start(),
                 )
+            )
     return sorted(found + extra, key=lambda c: c.start)
 
 
