@@ -471,7 +471,8 @@ def _pred_thresholds(pred: Mapping[str, Any]) -> list[Item]:
                 comparator = eq.get("comparator")
                 if comparator in (None, "=="):
                     comparator = t.get("comparator")
-                out.append({**t, "value": eq["value"], "unit": eq["unit"], "comparator": comparator})
+                restated = {"value": eq["value"], "unit": eq["unit"], "comparator": comparator}
+                out.append({**t, **restated})
     return out
 
 

@@ -342,6 +342,7 @@ class ThresholdExtractor(_RuleFiles):
 
     def __call__(self, doc: Doc) -> Doc:
         from .measures import build_temporal, build_threshold, restated_temporal
+        from .temporal import find_windows, shifted
 
         for crit in doc.spans.get(CRITERIA, []):
             base = crit.start_char
@@ -357,12 +358,21 @@ class ThresholdExtractor(_RuleFiles):
             )
             raw = doc._.raw_text or doc.text
             crit._.thresholds = [build_threshold(f, base, self.analytes, raw) for f in found]
-            crit._.temporal = [
+            windows = [
                 item
                 for c in comparisons
                 if c.temporal
-                for item in [build_temporal(c, base, raw), *restated_temporal(c, base, raw)]
+                for item in [
+                    build_temporal(c, base, raw, text),
+                    *restated_temporal(c, base, raw, text),
+                ]
             ]
+            # windows without a number: "at the time of signing the informed consent"
+            for w in find_windows(text, comparisons=comparisons):
+                w = shifted(w, base)
+                w["text"] = raw[w["start"] : w["end"]]
+                windows.append(w)
+            crit._.temporal = sorted(windows, key=lambda w: w["start"])
         return doc
 
 

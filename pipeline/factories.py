@@ -17,7 +17,6 @@ from .components import (
     context_rules_path,
 )
 
-
 # medspaCy's and scispacy's matchers warn (W036) on every Doc when one of their internal
 # matchers has no patterns, which is normal for them; the warning says nothing about ours.
 warnings.filterwarnings("ignore", message=r"\[W036\]", category=UserWarning)

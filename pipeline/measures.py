@@ -129,22 +129,23 @@ def _close(a: Any, b: Any) -> bool:
         return False
 
 
-def build_temporal(comp: Comparison, base: int, raw: str) -> dict[str, Any]:
-    """A temporal window or duration: value, unit, ISO 8601 duration and offsets."""
-    unit = time_unit(comp.unit or "") or comp.unit
+def build_temporal(
+    comp: Comparison, base: int, raw: str, statement: str | None = None
+) -> dict[str, Any]:
+    """A temporal window: ISO 8601 duration, direction, anchor and relation read by
+    ``temporal.describe`` in the (cleaned) ``statement`` text, with offsets into ``raw``."""
+    from .temporal import describe, shifted
+
     value = comp.value if not isinstance(comp.value, list) else comp.value[0]
-    return {
-        "text": raw[base + comp.start : base + comp.end],
-        "start": base + comp.start,
-        "end": base + comp.end,
-        "comparator": comp.comparator,
-        "value": _number(value),
-        "unit": unit,
-        "iso": iso_duration(float(value), comp.unit or ""),
-    }
+    text = statement if statement is not None else raw[base:]
+    window = describe(text, comp.start, comp.end, float(value), comp.unit or "", comp.comparator)
+    span = {"text": raw[base + comp.start : base + comp.end], "start": comp.start, "end": comp.end}
+    return shifted({**span, **window}, base)
 
 
-def restated_temporal(comp: Comparison, base: int, raw: str) -> list[dict[str, Any]]:
+def restated_temporal(
+    comp: Comparison, base: int, raw: str, statement: str | None = None
+) -> list[dict[str, Any]]:
     """ "6 months (180 days)": the parenthesised restatement of a window, as its own item."""
     eq = comp.equivalent or {}
     if eq.get("value") is None or not eq.get("unit") or not eq.get("unit_span"):
@@ -153,6 +154,6 @@ def restated_temporal(comp: Comparison, base: int, raw: str) -> list[dict[str, A
     twin = Comparison(
         comp.comparator, eq["value"], eq["unit"], comp.value_start, end, temporal=True
     )
-    item = build_temporal(twin, base, raw)
+    item = build_temporal(twin, base, raw, statement)
     item["restates"] = raw[base + comp.start : base + comp.end]
     return [item]

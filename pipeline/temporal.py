@@ -27,7 +27,9 @@ Reading a quantity at ``[start, end)`` of a statement, in this order (rules in
    milestone (screening, consent, randomization, first dose, ...) because criteria describe
    history up to entry, and *after* a past clinical event (last dose, end of treatment,
    diagnosis, transplant, surgery, symptom onset, ...) because the criterion's event follows
-   that one.
+   that one. An event the rules do not know ("within 2 weeks of cardiac catheterization") is
+   kept in ``anchor_text`` and gets no direction: "within N of X" alone does not say which
+   side of X is meant, so none is guessed.
 4. a cue right before the quantity: "in the last", "within the past", "preceding" -> before;
    "within the first", "in the next" -> after; a bare "within" -> before (the same default:
    with no anchor the window counts back from now).
@@ -164,7 +166,9 @@ def _choice(path: Path, rule: str, what: str, value: Any, allowed: frozenset[str
     return value
 
 
-def _items(path: Path, rule: str, body: dict[str, Any], keys: Sequence[str]) -> list[dict]:
+def _items(
+    path: Path, rule: str, body: dict[str, Any], keys: Sequence[str]
+) -> list[dict[str, Any]]:
     """The objects of list ``rule``, each checked for ``keys``."""
     items = body[rule]
     if not isinstance(items, list) or not items:
@@ -194,7 +198,9 @@ def _units(path: Path, body: dict[str, Any]) -> tuple[Unit, ...]:
     return tuple(out)
 
 
-def _cues(path: Path, body: dict[str, Any], rule: str, directions: frozenset[str]) -> tuple:
+def _cues(
+    path: Path, body: dict[str, Any], rule: str, directions: frozenset[str]
+) -> tuple[Cue, ...]:
     out = []
     keys = ("direction", "kind", "pattern")
     for i, item in enumerate(_items(path, rule, body, keys)):
@@ -419,10 +425,16 @@ def _phrase(text: str, pos: int, rules: TemporalRules) -> _Found | None:
     clause break ("prior to the start of this project")."""
     stop = rules.phrase_stop.search(text, pos)
     limit = stop.start() if stop else len(text)
-    m = re.compile(rf"[\s-]*(\S+(?:\s+\S+){{0,{rules.phrase_words - 1}}})").match(text, pos, limit)
+    m = _words(rules.phrase_words).match(text, pos, limit)
     if not m or not re.search(r"[A-Za-z]{2,}", m.group(1)):
         return None
     return _Found(None, m.start(1), m.end(1))
+
+
+@cache
+def _words(count: int) -> re.Pattern[str]:
+    """Up to ``count`` words, after spaces or a hyphen ("post-menopausal" -> "menopausal")."""
+    return re.compile(rf"[\s-]*(\S+(?:\s+\S+){{0,{count - 1}}})")
 
 
 def _mark_before(text: str, start: int, rules: TemporalRules) -> Mark | None:
@@ -457,6 +469,7 @@ def relation_of(
 
 
 def _read(text: str, start: int, end: int, comparator: str, rules: TemporalRules) -> _Reading:
+    """Read the words around one quantity in the order of the module docstring."""
     alternatives, combine, resume = _alternatives(text, start, end, rules)
     mark = _mark_before(text, start, rules)
     cue, pos = _cue_after(text, resume, rules)
@@ -567,6 +580,17 @@ def find_windows(
             out.append(_window(text, m.start(), cue.direction, found))
             taken.append((m.start(), found.end))
     return sorted(out, key=lambda w: w["start"])
+
+
+def shifted(window: dict[str, Any], base: int) -> dict[str, Any]:
+    """``window`` with its offsets (and its alternatives') moved by ``base``: statement
+    offsets to document offsets, as the pipeline reports them."""
+    out = dict(window)
+    for key in ("start", "end"):
+        if key in out:
+            out[key] = out[key] + base
+    out["alternatives"] = [shifted(alt, base) for alt in window.get("alternatives", [])]
+    return out
 
 
 def _inside(pos: int, spans: Sequence[tuple[int, int]]) -> bool:

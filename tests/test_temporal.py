@@ -23,11 +23,11 @@ from pipeline.temporal import (
     find_windows,
     iso_duration,
     load_temporal_rules,
+    shifted,
     unit_of,
 )
 from pipeline.text import clean
 from pipeline.thresholds import find_comparisons
-
 
 KEYS = ("iso", "direction", "anchor", "anchor_text", "relation")
 
@@ -90,8 +90,8 @@ def picked(window: dict[str, Any], keys: tuple[str, ...] = KEYS) -> tuple[Any, .
             ("P4W", "before", "start of study treatment", "C1D1", "within"),
         ),
         (
-            "Uncontrolled infection within 28 days prior to randomization in Phase 3 or first study "
-            "intervention administration in safety run-in",
+            "Uncontrolled infection within 28 days prior to randomization in Phase 3 or first "
+            "study intervention administration in safety run-in",
             "28 days",
             ("P28D", "before", "randomization", "randomization", "within"),
         ),
@@ -116,14 +116,14 @@ def picked(window: dict[str, Any], keys: tuple[str, ...] = KEYS) -> tuple[Any, .
             ("P30D", "before", "start of study treatment", "treatment start", "within"),
         ),
         (
-            "have a negative highly sensitive serum pregnancy test within 72 hours before the first "
-            "dose of study intervention",
+            "have a negative highly sensitive serum pregnancy test within 72 hours before the "
+            "first dose of study intervention",
             "72 hours",
             ("PT72H", "before", "first dose", "first dose of study intervention", "within"),
         ),
         (
-            "Progression after initial response on anti-CD38 therapy with a washout period inferior "
-            "to 9 months before the first dose of isatuximab SC or IV.",
+            "Progression after initial response on anti-CD38 therapy with a washout period "
+            "inferior to 9 months before the first dose of isatuximab SC or IV.",
             "inferior to 9 months",
             ("P9M", "before", "first dose", "first dose", "within"),
         ),
@@ -152,14 +152,14 @@ def picked(window: dict[str, Any], keys: tuple[str, ...] = KEYS) -> tuple[Any, .
             ("P4M", "after", "last dose", "last dose", "throughout"),
         ),
         (
-            "Male participants must refrain from donating sperm for 6 months after the last dose of "
-            "study drug.",
+            "Male participants must refrain from donating sperm for 6 months after the last dose "
+            "of study drug.",
             "6 months",
             ("P6M", "after", "last dose", "last dose", "throughout"),
         ),
         (
-            "spermicidal foam/gel/film/cream/suppository for 6 months after receiving the last dose "
-            "of study drug.",
+            "spermicidal foam/gel/film/cream/suppository for 6 months after receiving the last "
+            "dose of study drug.",
             "6 months",
             ("P6M", "after", "last dose", "last dose", "throughout"),
         ),
@@ -208,8 +208,8 @@ def picked(window: dict[str, Any], keys: tuple[str, ...] = KEYS) -> tuple[Any, .
         ),
         # "in the last 2 months" with a written anchor after it
         (
-            "being under immunosuppressive therapy in the last 2 months previously to the inclusion "
-            "in the trial.",
+            "being under immunosuppressive therapy in the last 2 months previously to the "
+            "inclusion in the trial.",
             "2 months",
             ("P2M", "before", "enrollment", "inclusion in the trial", "within"),
         ),
@@ -260,7 +260,10 @@ def test_whichever_is_longer_keeps_both_windows_and_takes_the_max():
 
 
 def test_half_lives_first_whichever_is_shorter_then_anchor():
-    text = "Investigational agent within 5 half-lives or 28 days, whichever is shorter, prior to the first dose"
+    text = (
+        "Investigational agent within 5 half-lives or 28 days, whichever is shorter, prior to "
+        "the first dose"
+    )
     got = described(text)["28 days"]
     assert picked(got) == ("P28D", "before", "first dose", "first dose", "within")
     assert got["combine"] == "min"
@@ -363,6 +366,14 @@ def test_describe_reads_units_as_written():
     )
 
 
+def test_shifted_moves_window_and_alternatives_to_document_offsets():
+    got = described("within 14 days or 5 half-lives, whichever is longer")["14 days"]
+    moved = shifted({**got, "start": 7, "end": 14}, 100)
+    assert (moved["start"], moved["end"]) == (107, 114)
+    assert (moved["alternatives"][0]["start"], moved["alternatives"][0]["end"]) == (118, 130)
+    assert got["alternatives"][0]["start"] == 18  # the input is not changed
+
+
 # --- windows without a number ------------------------------------------------------------
 
 
@@ -389,8 +400,9 @@ def test_describe_reads_units_as_written():
             [("while receiving study treatment", "during", "treatment period")],
         ),
         (
-            "Participants with resolved HBV infection must be treated before initiation of IMP, the "
-            "anti-HBV therapy and monitoring should continue throughout the study treatment period.",
+            "Participants with resolved HBV infection must be treated before initiation of IMP, "
+            "the anti-HBV therapy and monitoring should continue throughout the study "
+            "treatment period.",
             [
                 ("before initiation of IMP", "before", "start of study treatment"),
                 ("throughout the study treatment period", "during", "treatment period"),
@@ -451,9 +463,9 @@ def test_iso_duration(value, unit, iso):
 
 
 def test_unit_names():
-    assert [unit_of(u).name for u in ("minutes", "hr", "d", "weeks", "months", "y", "half-life")] == [
-        "minute", "hour", "day", "week", "month", "year", "half-life",
-    ]  # fmt: skip
+    forms = ("minutes", "hr", "d", "weeks", "months", "y", "half-life")
+    names = ["minute", "hour", "day", "week", "month", "year", "half-life"]
+    assert [unit_of(u).name for u in forms] == names
     assert unit_of("mg") is None
 
 
