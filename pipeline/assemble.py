@@ -8,6 +8,7 @@ from typing import Any
 from spacy.tokens import Doc, Span
 
 from .components import CRITERIA
+from .coordination import distributed_modifiers
 from .logic import requirement
 from .schema import Criterion, Entity, Threshold, Trial
 
@@ -38,7 +39,10 @@ def _entity(ent: Span, raw: str) -> Entity:
                 "rule": modifier.rule.literal,
             }
         )
+    modifiers, modifier_logic = distributed_modifiers(ent.doc.text, ent.start_char)
     return Entity(
+        modifiers=modifiers,
+        modifier_logic=modifier_logic,
         text=raw[ent.start_char : ent.end_char],
         label=ent.label_,
         start=ent.start_char,

@@ -43,13 +43,30 @@ def _node(c: Criterion, children: dict[str | None, list[Criterion]]) -> dict[str
     node: dict[str, Any] = {"criterion": c.id}
     kids = children.get(c.id, [])
     regular = [k for k in kids if not k.exception]
-    exceptions = [k for k in kids if k.exception]
+    exceptions = [_node(k, children) for k in kids if k.exception]
     if regular:
         node["op"] = c.logic or "and"
         node["children"] = [_node(k, children) for k in regular]
+    clause = inline_exception(c)
+    if clause:
+        exceptions.append(clause)
     if exceptions:
-        node["except"] = [_node(k, children) for k in exceptions]
+        node["except"] = exceptions
     return node
+
+
+def inline_exception(c: Criterion) -> dict[str, Any] | None:
+    """An exception stated inside the statement ("..., unless the patient has completed
+    definitive treatment", "except alopecia"): the clause from its cue to the clause end."""
+    from .segment import default_rules
+
+    if c.start is None:
+        return None
+    m = default_rules()[1].inline_exception.search(c.text)
+    if not m:
+        return None
+    end = next((i for i in range(m.end(), len(c.text)) if c.text[i] in ".;)"), len(c.text))
+    return {"clause": c.text[m.start() : end], "start": c.start + m.start(), "end": c.start + end}
 
 
 def logic_tree(criteria: list[Criterion]) -> dict[str, Any]:

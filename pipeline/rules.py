@@ -96,4 +96,5 @@ def rule_file_keys() -> dict[str, str]:
         "context_rules.json": "context_rules",
         "targets.json": "targets",
         "temporal.json": "temporal",
+        "modifiers.json": "modifiers",
     }

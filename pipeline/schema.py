@@ -78,6 +78,8 @@ class Entity:
     canonical: str | None = None
     code: str | None = None
     cues: list[dict[str, Any]] = field(default_factory=list)  # which ConText rule fired, where
+    modifiers: list[str] = field(default_factory=list)  # "uncontrolled or active" -> both
+    modifier_logic: str | None = None  # how ``modifiers`` combine: "or" / "and"
 
 
 @dataclass(slots=True)

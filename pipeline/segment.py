@@ -80,6 +80,7 @@ class StructureRules:
     exception_item: tuple[re.Pattern[str], ...]
     new_top_level: tuple[re.Pattern[str], ...]
     statement_negation: tuple[re.Pattern[str], ...]
+    inline_exception: re.Pattern[str]
 
 
 def load_section_rules(path: Path | None = None) -> SectionRules:
@@ -108,7 +109,7 @@ def load_structure_rules(path: Path | None = None) -> StructureRules:
     body = load_rule_file(path, "structure")
     keys = StructureRules.__slots__
     require(path, "structure", body, keys)
-    single = ("bullet", "intro", "chain_or", "chain_and")
+    single = ("bullet", "intro", "chain_or", "chain_and", "inline_exception")
     values = {
         k: compile_regex(path, k, body[k]) if k in single else compile_all(path, k, body[k])
         for k in keys

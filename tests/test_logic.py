@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from pipeline.logic import MUST_HAVE, MUST_NOT_HAVE, logic_tree, requirement
 from pipeline.schema import Trial
 
@@ -43,3 +45,106 @@ def test_exceptions_to_an_exclusion_are_allowed(gold):
     assert excepted
     assert {requirement(c, by_id) for c in excepted} == {MUST_HAVE}
     assert requirement(by_id[excepted[0].parent_id], by_id) == MUST_NOT_HAVE
+
+
+def _tree(text: str) -> tuple[list, dict]:
+    import pipeline
+
+    trial = pipeline.parse(text)
+    return trial.criteria, trial.to_dict()["logic_tree"]
+
+
+def test_at_least_one_of_the_following_is_or(seed_texts):
+    criteria, _ = _tree(
+        "Inclusion Criteria:\n* Measurable disease defined as at least one of the following:\n\n"
+        "* Serum M-protein ≥ 0.5 g/dL\n* Urine M-protein ≥ 200 mg/24 hours\n"
+        "* Male or female: Contraceptive use by men or women\n"
+    )
+    assert [(c.parent_id, c.logic) for c in criteria] == [
+        (None, "or"),
+        ("c1", None),
+        ("c1", None),
+        (None, None),
+    ]
+
+
+def test_each_of_the_following_is_and():
+    criteria, _ = _tree(
+        "Inclusion Criteria:\n* Adequate hepatic function, as evidenced by each of the following:\n"
+        "* Bilirubin < 1.5 × ULN; and\n* AST < 2.5 × ULN\n* Able to swallow capsules\n"
+    )
+    assert [(c.parent_id, c.logic) for c in criteria] == [
+        (None, "and"),
+        ("c1", None),
+        ("c1", None),
+        (None, None),
+    ]
+
+
+def test_and_or_chain_is_or():
+    criteria, _ = _tree(
+        "Inclusion Criteria:\n* Measurable disease, as defined below:\n"
+        "* Serum M-protein ≥1 g/dL, AND/OR\n* Urine M-protein ≥200 mg/24 hours\n"
+    )
+    assert criteria[0].logic == "or"
+
+
+def test_any_of_the_following_exclusion_list():
+    criteria, tree = _tree(
+        "Exclusion Criteria:\n* Any of the following within 6 months:\n\n"
+        "* Myocardial infarction\n* Unstable angina\n"
+    )
+    assert criteria[0].logic == "or"
+    exclusion = tree["children"][0]["children"][0]
+    assert exclusion["children"][0]["op"] == "or"
+
+
+def test_of_note_items_are_except_branches():
+    _, tree = _tree(
+        "Exclusion Criteria:\n\n* Active hepatitis C virus infection\n\nOf note:\n\n"
+        "* Patients with undetectable HCV RNA are eligible\n"
+    )
+    node = tree["children"][0]["children"][0]["children"][0]
+    assert node["criterion"] == "c1" and node["except"][0]["criterion"] == "c2"
+
+
+def test_following_are_eligible_after_an_exclusion():
+    criteria, _ = _tree(
+        "Exclusion Criteria:\n* Prior malignancy. Exceptions include the following (i.e. the "
+        "following are eligible to participate):\n\n* Basal cell carcinoma of the skin\n"
+        "* Carcinoma in situ of the cervix\n"
+    )
+    assert [(c.parent_id, c.exception, c.requirement) for c in criteria[1:]] == [
+        ("c1", True, "must_have"),
+        ("c1", True, "must_have"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "line, clause",
+    [
+        (
+            "Prior malignancy, unless treated with curative intent.",
+            "unless treated with curative intent",
+        ),
+        ("Grade ≥ 2 toxicity, except alopecia", "except alopecia"),
+        (
+            "Any prior therapy, with the exception of bisphosphonates",
+            "with the exception of bisphosphonates",
+        ),
+    ],
+)
+def test_inline_exceptions_are_except_clauses(line, clause):
+    _, tree = _tree(f"Exclusion Criteria:\n* {line}\n")
+    node = tree["children"][0]["children"][0]["children"][0]
+    assert node["except"][0]["clause"] == clause
+
+
+def test_modifiers_distribute_over_coordination():
+    import pipeline
+
+    trial = pipeline.parse(
+        "Exclusion Criteria:\n* Uncontrolled or active hepatitis B virus infection\n"
+    )
+    (entity,) = trial.criteria[0].entities
+    assert (entity.modifiers, entity.modifier_logic) == (["uncontrolled", "active"], "or")
