@@ -81,6 +81,7 @@ class StructureRules:
     new_top_level: tuple[re.Pattern[str], ...]
     statement_negation: tuple[re.Pattern[str], ...]
     inline_exception: re.Pattern[str]
+    measurement: re.Pattern[str]
 
 
 def load_section_rules(path: Path | None = None) -> SectionRules:
@@ -109,7 +110,7 @@ def load_structure_rules(path: Path | None = None) -> StructureRules:
     body = load_rule_file(path, "structure")
     keys = StructureRules.__slots__
     require(path, "structure", body, keys)
-    single = ("bullet", "intro", "chain_or", "chain_and", "inline_exception")
+    single = ("bullet", "intro", "chain_or", "chain_and", "inline_exception", "measurement")
     values = {
         k: compile_regex(path, k, body[k]) if k in single else compile_all(path, k, body[k])
         for k in keys
@@ -423,6 +424,10 @@ def _is_child(
             return False
         if _any(rules.new_top_level, item.text.lstrip()):
             return False
+        if len(kids) >= 3 and all(rules.measurement.search(k.text) for k in kids):
+            # a list of measured definitions (CRAB criteria, measurable disease) ends at the
+            # first item that states no limit
+            return bool(rules.measurement.search(item.text))
     return True
 
 
