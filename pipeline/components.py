@@ -349,7 +349,7 @@ class ThresholdExtractor(_RuleFiles):
             mentions = [
                 thresholds.Mention(ent.start_char - base, ent.end_char - base, ent.kb_id_, ent.text)
                 for ent in crit.ents
-                if ent.label_ == "OBSERVATION" and self.analytes.get(ent.kb_id_) is not None
+                if self.analytes.get(ent.kb_id_) is not None  # concepts named like an analyte too
             ]
             text = crit.text
             comparisons = thresholds.expand(thresholds.find_comparisons(text, self.rules))
@@ -357,7 +357,7 @@ class ThresholdExtractor(_RuleFiles):
                 text, comparisons, mentions, self.time_analytes, self.unitless
             )
             raw = doc._.raw_text or doc.text
-            crit._.thresholds = [build_threshold(f, base, self.analytes, raw) for f in found]
+            crit._.thresholds = [build_threshold(f, base, self.analytes, raw, text) for f in found]
             windows = [
                 item
                 for c in comparisons

@@ -69,20 +69,44 @@ def _number(value: Any) -> Any:
     return value
 
 
-def build_threshold(found: Found, base: int, lexicon: AnalyteLexicon, raw: str) -> Threshold:
+_TWENTY_FOUR_HOURS = re.compile(r"\b24[\s-]*(?:h|hr|hrs|hours?)\b", re.I)
+
+
+def _per_24h(canonical: str | None, unit: str, statement: str) -> bool:
+    """A bare amount for a daily-excretion analyte, in a statement naming a 24-hour sample."""
+    return bool(
+        canonical
+        and canonical.endswith("/(24.h)")
+        and "/" not in unit
+        and _TWENTY_FOUR_HOURS.search(statement)
+    )
+
+
+def build_threshold(
+    found: Found, base: int, lexicon: AnalyteLexicon, raw: str, statement: str | None = None
+) -> Threshold:
     """A schema ``Threshold`` with offsets into the whole text (``base`` + relative)."""
     comp = found.comparison
     mention = found.analyte
     analyte = lexicon.get(mention.name) or lexicon.lookup(mention.text)
     name = analyte.name if analyte else mention.name
     unit_raw = (
-        raw[base + comp.unit_span[0] : base + comp.unit_span[1]] if comp.unit_span else comp.unit
+        raw[base + comp.unit_span[0] : base + comp.unit_span[1]] + (comp.unit_suffix or "")
+        if comp.unit_span
+        else comp.unit
     )
     normalized: Normalized | None = None
     warnings: list[str] = []
     if analyte is not None and comp.unit and not isinstance(comp.value, list):
         if comp.relative_mode in (None, "above", "below"):
             normalized = normalize(analyte, float(comp.value), comp.unit)
+            if normalized is None and statement and _per_24h(analyte.unit, comp.unit, statement):
+                # "≥ 200 mg of monoclonal protein in the urine on 24 hour electrophoresis"
+                normalized = normalize(analyte, float(comp.value), f"{comp.unit}/24 h")
+                if normalized is not None:
+                    normalized.conversion = (
+                        f"amount in a 24-hour collection; {normalized.conversion}"
+                    )
             if normalized is None:
                 warnings.append(f"cannot convert {comp.unit!r} to {analyte.unit!r} for {name}")
     equivalent = None

@@ -64,6 +64,7 @@ class Comparison:
     unit_span: tuple[int, int] | None = None  # where the unit is written, to quote it verbatim
     condition_end: int | None = None
     analyte_hint: str | None = None  # "140/90 mmHg": systolic / diastolic blood pressure
+    unit_suffix: str | None = None  # rate words told apart from the unit ("mg ... per day")
 
 
 @dataclass(slots=True)
@@ -103,6 +104,8 @@ class ComparatorRules:
     roman_cue: re.Pattern[str]
     roman: dict[str, float]
     restated_symbol: re.Pattern[str]
+    bound_before_name: tuple[tuple[str, re.Pattern[str]], ...]
+    rate_after: re.Pattern[str]
     bare_patterns: tuple[tuple[str, str, re.Pattern[str]], ...]  # (symbol, ULN|LLN, regex)
 
 
@@ -134,6 +137,8 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         "infix_nouns",
         "roman",
         "restated_symbol",
+        "bound_before_name",
+        "rate_after",
     )
     require(path, "comparators", body, keys)
 
@@ -189,6 +194,8 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         roman_cue=compile_regex(path, "roman.cue", body["roman"]["cue"]),
         roman={k.lower(): float(v) for k, v in body["roman"]["numerals"].items()},
         restated_symbol=compile_regex(path, "restated_symbol", body["restated_symbol"]),
+        bound_before_name=pairs("bound_before_name", "comparator"),
+        rate_after=compile_regex(path, "rate_after", body["rate_after"]),
         bare_patterns=tuple(
             (
                 symbol,
@@ -451,6 +458,7 @@ def _is_equivalent(text: str, prev: Comparison, comp: Comparison) -> bool:
     return comp.comparator in (prev.comparator, "==") and bool(comp.unit)
 
 
+_MASS = re.compile(r"(?:m|µ|μ|u|mc|n)?g|grams?|milligrams?|micrograms?", re.I)
 _TIME_QUALIFIER = re.compile(
     r"(?:previous|past|prior|last|next|consecutive|calendar|preceding|following|additional|"
     r"full|complete|subsequent)\s+",
@@ -515,6 +523,14 @@ def _read_comparison(
     if prefix is None and noun:
         # "≥ grade 2", "> NYHA class 2": the comparator stands before the measure's name
         prefix = _prefix_comparator(text, at - len(noun.group()), rules)
+    if prefix is None:
+        # "maximum dose prednisone 10 mg/day": the bound names the measure before the number
+        window = text[max(0, at - 50) : at]
+        for symbol, pattern in rules.bound_before_name:
+            bm = pattern.search(window)
+            if bm:
+                prefix = (symbol, max(0, at - 50) + bm.start())
+                break
     comparator = prefix[0] if prefix else None
     expr_start = prefix[1] if prefix else start
 
@@ -623,6 +639,10 @@ def _read_comparison(
     if cm:
         comp.condition = cm.group("condition").strip()
         comp.condition_end = cm.end()
+    if unit and _MASS.fullmatch(unit.strip()) and rules.rate_after.match(text, cursor):
+        # "> 10 mg prednisone or equivalent per day": a dose rate told in two pieces
+        comp.unit = f"{unit} per day"
+        comp.unit_suffix = " per day"
     return comp, used
 
 
