@@ -11,10 +11,16 @@ import argparse
 import json
 import sys
 from collections.abc import Callable, Sequence
+from datetime import date
 from importlib.metadata import entry_points
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .errors import EligibilityError, InputError
+
+if TYPE_CHECKING:
+    from .schema import Trial
+    from .screening import ScreeningResult
 
 
 def _read_input(source: str) -> tuple[str, str | None]:
@@ -76,6 +82,86 @@ def cmd_batch(args: argparse.Namespace) -> int:
     return summary.exit_code
 
 
+def _read_trial(source: str) -> Trial:
+    """A trial from a file: criteria text (parsed), ``Trial.to_dict()`` / gold JSON, or API v2."""
+    from .readers import check_text, decode, looks_like_json, parse_json_text
+    from .screening import as_trial
+
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"{source}: no such file")
+    text = check_text(decode(path.read_bytes()))
+    if path.suffix.lower() != ".json" and not looks_like_json(text):
+        from .api import parse
+
+        return parse(text, trial_id=path.stem)
+    data = parse_json_text(text)
+    if isinstance(data, dict) and isinstance(data.get("criteria"), list):
+        return as_trial(data)
+    if isinstance(data, dict) and isinstance(data.get("studies"), list) and data["studies"]:
+        data = data["studies"][0]
+    from .api import parse_study
+
+    return parse_study(data)
+
+
+def _screening_date(text: str | None) -> date | None:
+    if text is None:
+        return None
+    try:
+        return date.fromisoformat(text)
+    except ValueError as exc:
+        raise InputError(f"--date {text!r} is not a date (YYYY-MM-DD)") from exc
+
+
+def cmd_screen(args: argparse.Namespace) -> int:
+    from .screening import screen
+
+    trial = _read_trial(args.trial)
+    result = screen(trial, args.patient, on=_screening_date(args.date))
+    if args.format == "json":
+        json.dump(result.to_dict(), sys.stdout, ensure_ascii=False, indent=2)
+        sys.stdout.write("\n")
+    else:
+        sys.stdout.write(_screening_table(result))
+    return 0
+
+
+def _screening_table(result: ScreeningResult) -> str:
+    """A readable table: one row per criterion, children indented under their parent."""
+    answer = {True: "ELIGIBLE", False: "NOT ELIGIBLE", None: "UNDECIDED"}[result.eligible]
+    open_ids = f" (open: {', '.join(result.undecided)})" if result.undecided else ""
+    lines = [
+        f"trial {result.trial_id or '?'}  patient {result.patient_id or '?'}  on {result.on}",
+        answer + open_ids,
+        "",
+        f"{'criterion':<11} {'section':<10} {'status':<8} reason",
+    ]
+    depth: dict[str, int] = {}
+    for row in result.criteria:
+        depth[row.id] = depth.get(row.parent_id, -1) + 1 if row.parent_id else 0
+        label = "  " * depth[row.id] + row.id
+        reason = row.reason if len(row.reason) <= 110 else row.reason[:109] + "…"
+        lines.append(f"{label:<11} {row.section:<10} {row.status:<8} {reason}")
+    return "\n".join(lines) + "\n"
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from .export import ohdsi_skipped, to_fhir, to_ohdsi
+
+    trial = _read_trial(args.trial)
+    data = to_fhir(trial) if args.to == "fhir" else to_ohdsi(trial)
+    json.dump(data, sys.stdout, ensure_ascii=False, indent=2)
+    sys.stdout.write("\n")
+    if args.to == "ohdsi":
+        skipped = ohdsi_skipped(trial)
+        if skipped:
+            print(f"{len(skipped)} parts not expressible in Circe:", file=sys.stderr)
+            for line in skipped:
+                print(f"  {line}", file=sys.stderr)
+    return 0
+
+
 def _plugins() -> dict[str, Callable[[argparse.ArgumentParser], Callable[..., int]]]:
     return {ep.name: ep.load for ep in entry_points(group="eligibility.commands")}
 
@@ -117,6 +203,25 @@ def build_parser() -> argparse.ArgumentParser:
         "--chunk-size", type=int, default=4, help="records per task sent to a worker (default 4)"
     )
     b.set_defaults(func=cmd_batch)
+
+    s = sub.add_parser(
+        "screen",
+        help="screen a patient (FHIR R4 Bundle or simple JSON) against a trial's criteria",
+        description="TRIAL: criteria text (.txt, parsed), Trial.to_dict() JSON or an API v2"
+        " study. Statuses: met / not_met / unknown; unknown whenever data are missing.",
+    )
+    s.add_argument("trial", help="TRIAL.txt or TRIAL.json")
+    s.add_argument("patient", help="PATIENT.json: a FHIR R4 Bundle or the simple patient form")
+    s.add_argument("--date", help="screening date YYYY-MM-DD (default: today)")
+    s.add_argument("--format", choices=("table", "json"), default="table")
+    s.set_defaults(func=cmd_screen)
+
+    e = sub.add_parser(
+        "export", help="export a trial's criteria as FHIR R5 EvidenceVariable or OHDSI Circe JSON"
+    )
+    e.add_argument("trial", help="TRIAL.txt or TRIAL.json")
+    e.add_argument("--to", choices=("fhir", "ohdsi"), required=True)
+    e.set_defaults(func=cmd_export)
 
     for _name, loader in sorted(_plugins().items()):
         try:

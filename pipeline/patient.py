@@ -41,7 +41,17 @@ RecordKind = Literal["condition", "medication", "procedure"]
 
 # Statuses that withdraw a resource: it was recorded in error, refuted, or not done.
 _VOID_STATUSES = frozenset(
-    {"entered-in-error", "cancelled", "refuted", "not-taken", "not-done", "unknown"}
+    {
+        "entered-in-error",
+        "cancelled",
+        "refuted",
+        "not-taken",
+        "not-done",
+        # a condition that is only suspected is not a diagnosis
+        "unconfirmed",
+        "provisional",
+        "differential",
+    }
 )
 # Statuses that say the thing is over: it happened, but is not current.
 _PAST_STATUSES = frozenset(
@@ -187,9 +197,7 @@ def read_patient(source: Patient | dict[str, Any] | str | Path) -> Patient:
     if isinstance(source, str | Path):
         return read_patient(_load_json(Path(source)))
     if not isinstance(source, dict):
-        raise ScreeningError(
-            f"a patient record must be a JSON object, not {type(source).__name__}"
-        )
+        raise ScreeningError(f"a patient record must be a JSON object, not {type(source).__name__}")
     kind = source.get("resourceType")
     if kind == "Bundle":
         return from_fhir_bundle(source)
@@ -380,7 +388,11 @@ def _observation(resource: dict[str, Any]) -> Lab | None:
     if "valueQuantity" in resource:
         value, unit, comparator = _quantity(resource["valueQuantity"], f"{where}.valueQuantity")
     elif "valueInteger" in resource:
-        value, unit, comparator = _number(resource["valueInteger"], f"{where}.valueInteger"), None, None
+        value, unit, comparator = (
+            _number(resource["valueInteger"], f"{where}.valueInteger"),
+            None,
+            None,
+        )
     else:
         return None
     low, high, range_unit = _reference_range(resource.get("referenceRange"), where)
@@ -418,7 +430,7 @@ def _observation_date(resource: dict[str, Any], where: str) -> date | None:
     for value in (
         resource.get("effectiveDateTime"),
         resource.get("effectiveInstant"),
-        period.get("end") or period.get("start") if isinstance(period, dict) else None,
+        (period.get("end") or period.get("start")) if isinstance(period, dict) else None,
         resource.get("issued"),
     ):
         if value is not None:
@@ -475,21 +487,23 @@ def _medication_concept(
     resource: dict[str, Any], medications: dict[str, dict[str, Any]]
 ) -> dict[str, Any] | None:
     """The medication's CodeableConcept: inline (R4 or R5 shape) or via a bundle reference."""
-    if isinstance(resource.get("medicationCodeableConcept"), dict):
-        return resource["medicationCodeableConcept"]
     medication = resource.get("medication")
-    if isinstance(medication, dict) and isinstance(medication.get("concept"), dict):
-        return medication["concept"]
+    inline = resource.get("medicationCodeableConcept") or (
+        medication.get("concept") if isinstance(medication, dict) else None
+    )
+    if isinstance(inline, dict):
+        return inline
     reference = resource.get("medicationReference") or (
         medication.get("reference") if isinstance(medication, dict) else None
     )
-    if isinstance(reference, dict):
-        target = medications.get(str(reference.get("reference")))
-        if target is not None and isinstance(target.get("code"), dict):
-            return target["code"]
-        if isinstance(reference.get("display"), str):
-            return {"text": reference["display"]}
-    return None
+    if not isinstance(reference, dict):
+        return None
+    target = medications.get(str(reference.get("reference")), {})
+    code = target.get("code")
+    if isinstance(code, dict):
+        return code
+    display = reference.get("display")
+    return {"text": display} if isinstance(display, str) else None
 
 
 def _medication_date(resource: dict[str, Any], where: str) -> date | None:
