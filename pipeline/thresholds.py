@@ -156,7 +156,9 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
     require(path, "units", units, ("multiplier", "atoms", "stop_after"))
     atoms = sorted(units["atoms"], key=len, reverse=True)
     atom = "(?:" + "|".join(atoms) + ")"
-    denominator = rf"(?:\s*(?:/|\bper\b|\ba\b)\s*(?:\d+(?:\.\d+)?\s*)?{atom}{units['stop_after']})"
+    denominator = (
+        rf"(?:\s*(?:/|\bper\b|\b(?:in\s+)?a\b)\s*(?:\d+(?:\.\d+)?\s*)?{atom}{units['stop_after']})"
+    )
     unit = (
         rf"(?:{units['multiplier']}\s*(?:{atom}{units['stop_after']})?{denominator}*"
         rf"|{atom}{units['stop_after']}{denominator}*"
@@ -479,13 +481,16 @@ def _decimal_commas(
         if start < skip_until:
             continue
         m = _DECIMAL_COMMA.match(text, end)
-        if (
-            m
-            and value is not None
-            and "," not in text[start:end]
-            and (len(m.group(1)) == 2 or _unit_at(text, m.end(), rules))  # "39,99" or "7,0 g"
-        ):
-            out.append((start, m.end(), float(f"{int(value)}.{m.group(1)}")))
+        if m and value is not None and "," not in text[start:end]:
+            decimal = (
+                len(m.group(1)) == 2  # "39,99"
+                or _unit_at(text, m.end(), rules)  # "7,0 mmol/l"
+                or re.search(r"[<>≤≥⩽⩾]=?\s*$", text[max(0, start - 3) : start])  # "≥18,5"
+            )
+            if decimal:
+                out.append((start, m.end(), float(f"{int(value)}.{m.group(1)}")))
+            else:  # "ECOG 0,1 or 2": a list written without spaces
+                out.extend([(start, end, value), (m.start(1), m.end(), float(m.group(1)))])
             skip_until = m.end()
             continue
         out.append((start, end, value))
@@ -608,6 +613,11 @@ def _read_comparison(
     if comparator is None and post:
         comparator = post[0]
         cursor = post[1]
+        if unit_info is None:
+            late = _unit_at(text, cursor, rules)  # "18+ years"
+            if late and _is_temporal(late[0], rules):
+                unit_info, unit = late, late[0]
+                cursor = late[2]
     age = _age_cue(text, expr_start, unit_info[2] if unit_info else end, rules)
     if age and unit is not None and not _is_temporal(unit, rules):
         age = False
@@ -785,6 +795,7 @@ def _fields(c: Comparison) -> dict[str, Any]:
 _SAME_ANALYTE = re.compile(
     r"\s*(?:\([^()]{1,20}\))?\s*[,;]?\s*(?:and/or|or|and)?\s*(?:both)?\s*\(?\s*", re.I
 )  # "> 500 cGy (single) or > 800 cGy"
+_CONJUNCTION = re.compile(r"\b(?:and|or)\b|,", re.I)
 _CLAUSE_BREAK = re.compile(r"[;.](?:\s|$)|:\s|\bwhile\b|\bwhereas\b|\bbut\b")
 _COORDINATION = re.compile(
     r"\s*(?:,\s*(?:and|or)?|/|and/or|and|or|&)\s*(?:serum\s+|plasma\s+)?$", re.I
@@ -849,6 +860,14 @@ def attach_analytes(
         targets = [m for m in targets if fits(m)][-1:]
         if not targets:
             targets = [m for m in _left_analytes(text, comp, mentions, prev_end) if fits(m)]
+            right = _right_analyte(text, comp, mentions, comparisons, idx, adjacent=True)
+            if (
+                targets
+                and right is not None
+                and text[comp.end : right.start] == " "
+                and _CONJUNCTION.search(text[targets[-1].end : comp.start])
+            ):
+                targets = [right]  # "≥140 mmHg SBP and/or ≥90 mmHg DBP": the name follows
         before = found[-1].comparison if found else None
         if (
             not targets
