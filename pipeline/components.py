@@ -204,7 +204,12 @@ class ConceptMatcher(_RuleFiles):
             ("OBSERVATION", name, surface) for surface, name in lexicon.terms()
         ]
         concepts = load_concepts(self.files["concepts"])
-        entries += [(c.label, c.name, s) for c in concepts for s in c.surfaces]
+        # a surface the analyte lexicon names is the analyte's: "SBP" is systolic blood
+        # pressure, whatever an observation concept also lists it under
+        taken = {surface.lower() for _, _, surface in entries}
+        entries += [
+            (c.label, c.name, s) for c in concepts for s in c.surfaces if s.lower() not in taken
+        ]
         self.codes = {(c.label, c.name): c.code for c in concepts if c.code}
         self.codes.update({("OBSERVATION", a.name): f"LOINC:{a.loinc}" for a in lexicon if a.loinc})
         self.add_patterns(entries)
