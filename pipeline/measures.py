@@ -109,6 +109,8 @@ def build_threshold(
                     )
             if normalized is None:
                 warnings.append(f"cannot convert {comp.unit!r} to {analyte.unit!r} for {name}")
+    if comp.stated:
+        warnings.append("no comparator in the text: the value is stated, not bounded")
     equivalent = None
     if comp.equivalent and "range_upper" not in comp.equivalent:
         equivalent = dict(comp.equivalent)

@@ -65,6 +65,7 @@ class Comparison:
     condition_end: int | None = None
     analyte_hint: str | None = None  # "140/90 mmHg": systolic / diastolic blood pressure
     unit_suffix: str | None = None  # rate words told apart from the unit ("mg ... per day")
+    stated: bool = False  # a value with no comparator ("PSA 20 ng/ml"): kept only by its name
 
 
 @dataclass(slots=True)
@@ -110,7 +111,9 @@ class ComparatorRules:
 
 
 _NUMBER = (
-    r"(?<![A-Za-z0-9.,/^])(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?![\d])" r"|(?<![\w.])\.\d+"
+    r"(?<![A-Za-z0-9.,/^])(?:\d{1,3}(?:,\d{3})+(?!\d)|\d+)(?:\.\d+)?(?![\d])"
+    r"|(?<![\w.])\.\d+"
+    r"|(?<=than)\d+(?:\.\d+)?(?![\d])"  # "greater than100 g/L": a space lost in typing
 )
 
 
@@ -629,6 +632,9 @@ def _read_comparison(
         and (noun or rules.roman_cue.search(text, max(0, start - 24), start))
     ):
         comparator = "=="  # "NYHA class IV", "Mallampati grade 3": a stated class, no bound
+    stated = False
+    if comparator is None and unit and not age and not relative_to:
+        comparator, stated = "==", True  # "PSA 20 ng/ml": a value stated without a bound
     if comparator is None:
         return None, used
 
@@ -644,6 +650,7 @@ def _read_comparison(
         age=age,
         value_start=start,
         unit_span=(unit_info[1], unit_info[2]) if unit_info else None,
+        stated=stated,
     )
     cm = rules.condition.match(text, cursor)
     if cm:
@@ -855,6 +862,12 @@ def attach_analytes(
                 found.append(Found(f.analyte, comp, f.start, max(f.end, comp.end)))
             if twins:
                 continue
+        if comp.stated:
+            # a bare value counts only right after a named measure: "PSA 20 ng/ml"
+            named = [m for m in mentions if m.end <= comp.start and m.start >= prev_end]
+            if named and re.fullmatch(r"\s*[:=]?\s*", text[named[-1].end : comp.start]):
+                found.append(Found(named[-1], comp, named[-1].start, comp.end))
+            continue
         fits = _fits(comp, unitless)
         targets = [m for m in mentions if m.start >= comp.start and m.end <= comp.value_start]
         targets = [m for m in targets if fits(m)][-1:]

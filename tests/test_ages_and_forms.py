@@ -83,3 +83,17 @@ def test_hba1c_mmol_per_mol_converts_by_the_master_equation():
     assert (analyte, norm.unit) == ("hemoglobin a1c", "%")
     assert norm.value == pytest.approx(0.09148 * 64 + 2.152, rel=1e-3)
     assert "IFCC" in norm.conversion or "0.09148" in norm.conversion
+
+
+def test_value_without_comparator_is_kept_only_after_its_name_and_flagged():
+    trial = pipeline.parse("Inclusion Criteria:\n* PSA 20 ng/ml\n* Take 10 mg of the drug\n")
+    (psa,) = trial.criteria[0].thresholds
+    assert (psa.analyte, psa.comparator, psa.value) == ("prostate-specific antigen", "==", 20)
+    assert "no comparator" in psa.warnings[0]
+    assert trial.criteria[1].thresholds == []
+
+
+def test_a_space_lost_after_than():
+    assert thresholds("Haemoglobin equal to or greater than100 g/L") == [
+        ("hemoglobin", ">=", 100, "g/L")
+    ]
