@@ -7,7 +7,7 @@ from typing import Any
 
 from spacy.tokens import Doc, Span
 
-from .components import CRITERIA
+from .components import CRITERIA, ents_by_span
 from .coordination import distributed_modifiers
 from .logic import requirement
 from .schema import Criterion, Entity, Threshold, Trial
@@ -21,7 +21,7 @@ _FLAGS = {
 }
 
 
-def _entity(ent: Span, raw: str) -> Entity:
+def _entity(ent: Span, raw: str, doc_text: str) -> Entity:
     flags = {
         field: bool(getattr(ent._, attr)) if ent.has_extension(attr) else False
         for field, attr in _FLAGS.items()
@@ -39,7 +39,7 @@ def _entity(ent: Span, raw: str) -> Entity:
                 "rule": modifier.rule.literal,
             }
         )
-    modifiers, modifier_logic = distributed_modifiers(ent.doc.text, ent.start_char)
+    modifiers, modifier_logic = distributed_modifiers(doc_text, ent.start_char)
     return Entity(
         modifiers=modifiers,
         modifier_logic=modifier_logic,
@@ -60,7 +60,8 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
     by_statement = {id(span._.statement): i for i, span in enumerate(spans)}
     statements = doc._.statements or []
     criteria = []
-    for i, span in enumerate(spans):
+    doc_text = doc.text
+    for i, (span, ents) in enumerate(zip(spans, ents_by_span(doc, spans), strict=True)):
         stmt = span._.statement
         parent_id = None
         if stmt.parent is not None:
@@ -77,7 +78,7 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
                 logic=stmt.logic,
                 exception=stmt.exception,
                 negated=stmt.negated,
-                entities=[_entity(e, raw) for e in span.ents],
+                entities=[_entity(e, raw, doc_text) for e in ents],
                 thresholds=list(span._.thresholds or []),
                 temporal=list(span._.temporal or []),
             )

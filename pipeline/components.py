@@ -349,19 +349,21 @@ class ThresholdExtractor(_RuleFiles):
         from .measures import build_temporal, build_threshold, restated_temporal
         from .temporal import find_windows, shifted
 
-        for crit in doc.spans.get(CRITERIA, []):
+        doc_text = doc.text
+        raw = doc._.raw_text or doc_text
+        criteria = list(doc.spans.get(CRITERIA, []))
+        for crit, ents in zip(criteria, ents_by_span(doc, criteria), strict=True):
             base = crit.start_char
             mentions = [
                 thresholds.Mention(ent.start_char - base, ent.end_char - base, ent.kb_id_, ent.text)
-                for ent in crit.ents
+                for ent in ents
                 if self.analytes.get(ent.kb_id_) is not None  # concepts named like an analyte too
             ]
-            text = crit.text
+            text = doc_text[crit.start_char : crit.end_char]
             comparisons = thresholds.expand(thresholds.find_comparisons(text, self.rules))
             found = thresholds.attach_analytes(
                 text, comparisons, mentions, self.time_analytes, self.unitless
             )
-            raw = doc._.raw_text or doc.text
             crit._.thresholds = [build_threshold(f, base, self.analytes, raw, text) for f in found]
             windows = [
                 item
@@ -379,6 +381,25 @@ class ThresholdExtractor(_RuleFiles):
                 windows.append(w)
             crit._.temporal = sorted(windows, key=lambda w: w["start"])
         return doc
+
+
+def ents_by_span(doc: Doc, spans: list[Span]) -> list[list[Span]]:
+    """The entities inside each span, computed once: ``span.ents`` rebuilds ``doc.ents``
+    on every call, which made it the pipeline's hot spot."""
+    ents = list(doc.ents)
+    out: list[list[Span]] = []
+    i = 0
+    for span in spans:  # both in text order
+        while i < len(ents) and ents[i].start < span.start:
+            i += 1
+        j = i
+        inside = []
+        while j < len(ents) and ents[j].start < span.end:
+            if ents[j].end <= span.end:
+                inside.append(ents[j])
+            j += 1
+        out.append(inside)
+    return out
 
 
 def context_rules_path(rules: str) -> str:
