@@ -6,7 +6,11 @@ the seed corpus if LCT is absent):
 * spaCy's blank English tokenizer alone (``spacy.blank("en").tokenizer``): the floor any
   spaCy pipeline pays, so the pipeline's speed is reported as a ratio to it (a machine-neutral
   number; absolute rates depend on the CPU);
-* the full pipeline in this process on one core: trials/s, criteria/s, and the ratio;
+* the full pipeline in this process on one core: trials/s, criteria/s, and the ratio.
+
+  These two single-core passes are timed in CPU seconds of this process
+  (``time.process_time``), so other processes on a shared machine do not slow them down
+  (they still disturb caches a little); "per second" there means per CPU-second;
 * a synthetic replication of the texts (``--synthetic N`` records, JSONL) through
   ``pipeline.batch.run`` with 1 and with ``--workers`` worker processes (started and warmed up
   first, so start-up is not timed): trials/s, criteria/s and the speed-up;
@@ -54,6 +58,7 @@ class Rate:
     criteria: int
     chars: int
     seconds: float
+    cpu_seconds: float | None = None  # of the worker processes, where it can be read
 
     @property
     def trials_per_s(self) -> float:
@@ -67,12 +72,18 @@ class Rate:
     def chars_per_s(self) -> float:
         return self.chars / self.seconds if self.seconds else float("inf")
 
+    @property
+    def cores_used(self) -> float | None:
+        """Worker CPU seconds per wall second: how many cores the workers actually got."""
+        return self.cpu_seconds / self.seconds if self.cpu_seconds and self.seconds else None
+
     def as_dict(self) -> dict[str, Any]:
         return {
             **asdict(self),
             "trials_per_s": self.trials_per_s,
             "criteria_per_s": self.criteria_per_s,
             "chars_per_s": self.chars_per_s,
+            "cores_used": self.cores_used,
         }
 
 
@@ -104,12 +115,13 @@ def write_synthetic(texts: Sequence[tuple[str, str]], n: int, path: Path) -> Pat
 
 
 def timed(fn: Callable[[], Any], min_seconds: float = 0.0) -> tuple[float, int]:
-    """Seconds per call of ``fn`` (repeated until ``min_seconds`` have passed) and the calls."""
-    calls, start = 0, time.perf_counter()
+    """CPU seconds per call of ``fn`` (repeated until ``min_seconds`` of CPU time have passed)
+    and the number of calls."""
+    calls, start = 0, time.process_time()
     while True:
         fn()
         calls += 1
-        elapsed = time.perf_counter() - start
+        elapsed = time.process_time() - start
         if elapsed >= min_seconds:
             return elapsed / calls, calls
 
@@ -135,7 +147,7 @@ def count_criteria(trial: dict[str, Any]) -> int:
 
 
 def measure_pipeline(texts: Sequence[tuple[str, str]]) -> tuple[Rate, int]:
-    """The full pipeline in this process, one pass after a warm-up, through
+    """The full pipeline in this process (CPU time), one pass after a warm-up, through
     ``pipeline.batch.process`` (``parse`` + ``to_dict``; a text the pipeline fails on is
     counted, not fatal). Returns the rate and the number of failed texts."""
     import pipeline
@@ -146,14 +158,14 @@ def measure_pipeline(texts: Sequence[tuple[str, str]]) -> tuple[Rate, int]:
     records = [Record(doc_id, text) for doc_id, text in texts]
     process(records[0])  # first-call costs are not throughput
     criteria = failed = 0
-    start = time.perf_counter()
+    start = time.process_time()
     for record in records:
         outcome = process(record)
         if outcome.trial is None:
             failed += 1
         else:
             criteria += count_criteria(outcome.trial)
-    seconds = time.perf_counter() - start
+    seconds = time.process_time() - start
     chars = sum(len(t) for _, t in texts)
     return Rate("pipeline, 1 core", len(texts), criteria, chars, seconds), failed
 
@@ -178,12 +190,32 @@ def measure_batch(source: Path, backend: Any, out_dir: Path) -> Rate:
     from pipeline.batch import run
 
     out = out_dir / f"batch-{backend.workers}.jsonl"
+    pids = backend.pids() if hasattr(backend, "pids") else []
+    cpu_before = cpu_seconds(pids)
     start = time.perf_counter()
-    summary = run([source], out, progress=False, backend=backend, chunk_size=4)
+    summary = run([source], out, progress=False, backend=backend)
     seconds = time.perf_counter() - start
+    cpu_after = cpu_seconds(pids)
+    cpu = cpu_after - cpu_before if cpu_after is not None and cpu_before is not None else None
     criteria, chars = _output_counts(out, source)
     label = f"batch, {backend.workers} worker process(es)"
-    return Rate(label, summary.ok, criteria, chars, seconds)
+    return Rate(label, summary.ok, criteria, chars, seconds, cpu)
+
+
+def cpu_seconds(pids: Sequence[int]) -> float | None:
+    """User + system CPU seconds of processes ``pids`` so far (Linux ``/proc``), else None.
+    On a shared machine this tells a design limit from cores taken by other processes."""
+    if not pids:
+        return None
+    try:
+        ticks = os.sysconf("SC_CLK_TCK")
+        total = 0
+        for pid in pids:
+            fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+            total += int(fields[11]) + int(fields[12])  # utime, stime (fields 14, 15)
+        return total / ticks
+    except (OSError, ValueError, IndexError):
+        return None
 
 
 def compare_workers(source: Path, counts: Sequence[int], out_dir: Path, repeat: int) -> list[Rate]:
@@ -240,6 +272,50 @@ def batch_peak_rss(source: Path, out_dir: Path, workers: int = 1) -> float:
     return int(done.stdout.strip().splitlines()[-1]) / 1024
 
 
+def component_seconds(texts: Sequence[tuple[str, str]]) -> dict[str, float]:
+    """Seconds spent in each stage of ``pipeline.parse`` + ``to_dict`` over ``texts``: text
+    cleaning and tokenizing, each spaCy component, assembly and serialisation. Timed stage by
+    stage without a profiler's overhead, so the shares are the real ones."""
+    from collections import Counter
+
+    import pipeline
+    from pipeline.api import _doc_input  # the exact first step of parse()
+    from pipeline.assemble import trial_from_doc
+    from pipeline.readers import check_text
+
+    nlp = pipeline.load()
+    pipeline.parse(texts[0][1])
+    spent: Counter[str] = Counter()
+    clock = time.process_time
+    for doc_id, text in texts:
+        t0 = clock()
+        raw = check_text(text)
+        doc = _doc_input(nlp, raw)
+        spent["clean + tokenize"] += clock() - t0
+        try:
+            for name, component in nlp.pipeline:
+                t0 = clock()
+                doc = component(doc)
+                spent[name] += clock() - t0
+            t0 = clock()
+            trial = trial_from_doc(doc, raw, doc_id)
+            spent["assemble (trial_from_doc)"] += clock() - t0
+            t0 = clock()
+            trial.to_dict()
+            spent["Trial.to_dict"] += clock() - t0
+        except Exception:  # noqa: BLE001 - a failing text is skipped here as in the batch
+            continue
+    return dict(spent.most_common())
+
+
+def format_components(spent: dict[str, float]) -> Iterator[str]:
+    total = sum(spent.values()) or 1.0
+    yield f"{'stage':<34} {'seconds':>8} {'share':>7}"
+    for name, seconds in spent.items():
+        yield f"{name:<34} {seconds:>8.3f} {seconds / total:>7.1%}"
+    yield f"{'total':<34} {total:>8.3f}"
+
+
 def profile_pipeline(texts: Sequence[tuple[str, str]], top: int = 25) -> str:
     """cProfile of ``pipeline.parse`` over ``texts``: the hot spots, by own time."""
     import pipeline
@@ -267,13 +343,14 @@ def profile_pipeline(texts: Sequence[tuple[str, str]], top: int = 25) -> str:
 def format_rates(rates: Sequence[Rate]) -> Iterator[str]:
     yield (
         f"{'pass':<34} {'trials':>7} {'seconds':>8} {'trials/s':>9} {'criteria/s':>11}"
-        f" {'kchars/s':>9}"
+        f" {'kchars/s':>9} {'cores used':>10}"
     )
     for r in rates:
+        cores = "" if r.cores_used is None else f"{r.cores_used:.2f}"
         yield (
             f"{r.label:<34} {r.trials:>7} {r.seconds:>8.2f} {r.trials_per_s:>9.1f}"
-            f" {r.criteria_per_s:>11.1f} {r.chars_per_s / 1000:>9.1f}"
-        )
+            f" {r.criteria_per_s:>11.1f} {r.chars_per_s / 1000:>9.1f} {cores:>10}"
+        ).rstrip()
 
 
 def verdict(value: float, target: float) -> str:
@@ -315,7 +392,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
     _print_results(rates, results, ratio, batch_rates, args)
     if args.profile:
-        print("\n--- profile of the in-process pipeline pass ---")
+        spent = component_seconds(texts)
+        results["component_seconds"] = spent
+        print("\n--- time per pipeline stage (in process, no profiler) ---")
+        print("\n".join(format_components(spent)))
+        print("\n--- cProfile of the in-process pipeline pass ---")
         print(profile_pipeline(texts))
     if args.json:
         Path(args.json).write_text(json.dumps(results, indent=2) + "\n", encoding="utf-8")
@@ -344,6 +425,7 @@ def _print_results(
     args: argparse.Namespace,
 ) -> None:
     print(f"pipeline load: {results['pipeline_load_s']:.1f} s (not in any rate below)")
+    print("single-core passes: CPU seconds of this process; batch passes: wall-clock seconds")
     if results["pipeline_failed_texts"]:
         print(
             f"texts the pipeline failed on (timed, counted as trials): "
@@ -361,6 +443,15 @@ def _print_results(
             f"{args.workers} workers vs 1: {speedup:.2f}x"
             f" (target >= {TARGET_SPEEDUP}x: {verdict(speedup, TARGET_SPEEDUP)})"
         )
+        one, many = batch_rates[0], batch_rates[1]
+        if one.cpu_seconds and many.cpu_seconds:
+            per_cpu = (many.trials / many.cpu_seconds) / (one.trials / one.cpu_seconds)
+            results["per_cpu_second_ratio"] = per_cpu
+            print(
+                f"  trials per worker-CPU-second, {args.workers} workers vs 1: {per_cpu:.2f}"
+                f" (1.00 = no parallel overhead); cores the workers got:"
+                f" {one.cores_used:.2f} vs {many.cores_used:.2f}"
+            )
     rss = results["peak_rss_mb"]
     print(f"load average (1 min) at the end: {results['load_at_end']:.2f}")
     print(

@@ -348,6 +348,10 @@ class ProcessBackend:
         for future in futures:
             future.result()
 
+    def pids(self) -> list[int]:
+        """The worker processes' ids (for CPU accounting in benchmarks)."""
+        return list(getattr(self._pool, "_processes", None) or {})
+
     def close(self) -> None:
         self._pool.shutdown(wait=True, cancel_futures=True)
 

@@ -108,6 +108,7 @@ class ComparatorRules:
     bound_before_name: tuple[tuple[str, re.Pattern[str]], ...]
     rate_after: re.Pattern[str]
     bare_patterns: tuple[tuple[str, str, re.Pattern[str]], ...]  # (symbol, ULN|LLN, regex)
+    candidate: re.Pattern[str]  # anything a comparison could be built from
 
 
 _NUMBER = (
@@ -201,6 +202,10 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         restated_symbol=compile_regex(path, "restated_symbol", body["restated_symbol"]),
         bound_before_name=pairs("bound_before_name", "comparator"),
         rate_after=compile_regex(path, "rate_after", body["rate_after"]),
+        candidate=re.compile(
+            rf"\d|\b(?:{word_alt})\b|\b(?:IV|V|I{{1,3}})\b|ULN|LLN|UNL|ULRR|normal|upper|lower",
+            re.IGNORECASE,
+        ),
         bare_patterns=tuple(
             (
                 symbol,
@@ -335,6 +340,8 @@ def _is_temporal(unit: str | None, rules: ComparatorRules) -> bool:
 def find_comparisons(text: str, rules: ComparatorRules | None = None) -> list[Comparison]:
     """Every comparison in ``text`` (see the module docstring), in text order."""
     rules = rules or default_comparator_rules()
+    if not rules.candidate.search(text):
+        return []  # no digit, number word, numeral or reference limit: most statements
     numbers = [
         (m.start(), m.end(), parse_number(m.group(), rules))
         for m in rules.number.finditer(text)
