@@ -157,18 +157,34 @@ class StatementSplitter(_RuleFiles):
 
     @staticmethod
     def _set_sentences(doc: Doc, starts: set[int]) -> None:
+        """Sentence starts in one array write (a token loop setting ``is_sent_start`` one by
+        one was a hot spot): statement starts, line starts, and a capitalised word after
+        ".", ";", "!" or "?"."""
+        import numpy
+        from spacy.attrs import IS_TITLE, IS_UPPER, SENT_START
+
+        n = len(doc)
+        if n == 0:
+            return
         text = doc.text
-        previous = None
-        for token in doc:
-            if token.i == 0:
-                token.is_sent_start = True
-            elif token.i in starts or "\n" in text[previous.idx + len(previous) : token.idx]:
-                token.is_sent_start = True
-            elif previous.text in (".", ";", "!", "?") and (token.is_title or token.is_upper):
-                token.is_sent_start = True
-            else:
-                token.is_sent_start = False
+        flags = doc.to_array([IS_TITLE, IS_UPPER])
+        capital = (flags[:, 0] > 0) | (flags[:, 1] > 0)
+        sent = numpy.full(n, -1, dtype="int32")
+        sent[0] = 1
+        previous = doc[0]
+        for i in range(1, n):
+            token = doc[i]
+            gap = text[previous.idx + len(previous) : token.idx]
+            if (
+                i in starts
+                or "\n" in gap
+                or "\n" in previous.text
+                or (previous.text in (".", ";", "!", "?") and capital[i])
+            ):
+                sent[i] = 1
             previous = token
+        doc.from_array([SENT_START], sent.reshape(-1, 1).astype("uint64"))
+        doc.user_data["sentence_starts"] = frozenset(int(i) for i in numpy.flatnonzero(sent == 1))
 
 
 class ConceptMatcher(_RuleFiles):
@@ -273,6 +289,7 @@ class ConceptMatcher(_RuleFiles):
         function words, numbers and punctuation, so "not cardiopathic, diabetic or ...
         metabolic disease" gives each concept its own target."""
         taken = {i for span in found for i in range(span.start, span.end)}
+        sentence_starts = doc.user_data.get("sentence_starts", frozenset())
         out = []
         for crit in doc.spans.get(CRITERIA, []):
             for _, _start, end in self.cues(crit, as_spans=False):
@@ -283,7 +300,7 @@ class ConceptMatcher(_RuleFiles):
                     token = doc[i] if i < stop else None
                     boundary = (
                         token is None
-                        or token.is_sent_start is True
+                        or i in sentence_starts
                         or token.text in (".", ";", ":", "(", ")", "[", "]")
                     )
                     content = (
