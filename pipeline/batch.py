@@ -45,7 +45,7 @@ from .readers import (
 OUTPUT_FORMATS = (".jsonl", ".parquet")
 STREAMED_SUFFIXES = (".txt", ".md", ".json", ".jsonl", ".zip")
 MAX_FAILURES_KEPT = 100  # the errors file has them all; the summary keeps a bounded sample
-DEFAULT_CHUNK_SIZE = 8
+DEFAULT_CHUNK_SIZE = 32
 DEFAULT_ROW_GROUP_SIZE = 256
 
 

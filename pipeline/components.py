@@ -265,11 +265,9 @@ class ConceptMatcher(_RuleFiles):
 
     def __call__(self, doc: Doc) -> Doc:
         found: list[Span] = []
-        for crit in doc.spans.get(CRITERIA, []):
-            for match_id, start, end in self.matcher(crit, as_spans=False):
-                label, name = doc.vocab.strings[match_id].split("\t", 1)
-                span = Span(doc, start, end, label=label, kb_id=name)
-                found.append(span)
+        for match_id, start, end, _crit_end in matches_in_criteria(self.matcher, doc):
+            label, name = doc.vocab.strings[match_id].split("\t", 1)
+            found.append(Span(doc, start, end, label=label, kb_id=name))
         found += self._abbreviations(doc)
         # where an analyte and a concept name the same words, the analyte wins (it carries
         # units and thresholds); filter_spans keeps the first of equal-length spans
@@ -291,41 +289,40 @@ class ConceptMatcher(_RuleFiles):
         taken = {i for span in found for i in range(span.start, span.end)}
         sentence_starts = doc.user_data.get("sentence_starts", frozenset())
         out = []
-        for crit in doc.spans.get(CRITERIA, []):
-            for _, _start, end in self.cues(crit, as_spans=False):
-                run: list[int] = []
-                first_done = False
-                stop = min(crit.end, end + self.max_tokens)
-                for i in range(end, stop + 1):
-                    token = doc[i] if i < stop else None
-                    boundary = (
-                        token is None
-                        or i in sentence_starts
-                        or token.text in (".", ";", ":", "(", ")", "[", "]")
-                    )
-                    content = (
-                        token is not None
-                        and not boundary
-                        and not token.is_punct
-                        and not token.like_num
-                        and token.lower_ not in self.skip
-                        and token.lower_ not in self.stop
-                        and i not in taken
-                    )
-                    if content:
-                        run.append(i)
-                        continue
-                    if run:
-                        out.append(Span(doc, run[0], run[-1] + 1, label="CONCEPT"))
-                        taken.update(run)
-                        run = []
-                        first_done = True
-                    if boundary:
+        for _, _start, end, crit_end in matches_in_criteria(self.cues, doc):
+            run: list[int] = []
+            first_done = False
+            stop = min(crit_end, end + self.max_tokens)
+            for i in range(end, stop + 1):
+                token = doc[i] if i < stop else None
+                boundary = (
+                    token is None
+                    or i in sentence_starts
+                    or token.text in (".", ";", ":", "(", ")", "[", "]")
+                )
+                content = (
+                    token is not None
+                    and not boundary
+                    and not token.is_punct
+                    and not token.like_num
+                    and token.lower_ not in self.skip
+                    and token.lower_ not in self.stop
+                    and i not in taken
+                )
+                if content:
+                    run.append(i)
+                    continue
+                if run:
+                    out.append(Span(doc, run[0], run[-1] + 1, label="CONCEPT"))
+                    taken.update(run)
+                    run = []
+                    first_done = True
+                if boundary:
+                    break
+                if first_done and token is not None and token.lower_ not in self.coordinators:
+                    # after the first target, only coordinated ones ("X or Y") follow
+                    if not (token.is_punct and token.text == ","):
                         break
-                    if first_done and token is not None and token.lower_ not in self.coordinators:
-                        # after the first target, only coordinated ones ("X or Y") follow
-                        if not (token.is_punct and token.text == ","):
-                            break
         return out
 
     def _abbreviations(self, doc: Doc) -> list[Span]:
@@ -398,6 +395,23 @@ class ThresholdExtractor(_RuleFiles):
                 windows.append(w)
             crit._.temporal = sorted(windows, key=lambda w: w["start"])
         return doc
+
+
+def matches_in_criteria(matcher: PhraseMatcher, doc: Doc) -> list[tuple[int, int, int, int]]:
+    """(match id, start, end, end of its criterion) for the matches that lie inside one
+    criterion: one matcher call per Doc, not one per criterion."""
+    criteria = list(doc.spans.get(CRITERIA, []))
+    if not criteria:
+        return []
+    owner = [-1] * len(doc)
+    for k, crit in enumerate(criteria):
+        owner[crit.start : crit.end] = [k] * (crit.end - crit.start)
+    out = []
+    for match_id, start, end in matcher(doc, as_spans=False):
+        k = owner[start]
+        if k >= 0 and owner[end - 1] == k:
+            out.append((match_id, start, end, criteria[k].end))
+    return out
 
 
 def ents_by_span(doc: Doc, spans: list[Span]) -> list[list[Span]]:

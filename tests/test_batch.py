@@ -150,7 +150,14 @@ def test_parquet_streams_row_groups_and_resumes_after_a_kill(inputs, reference, 
     pq = pytest.importorskip("pyarrow.parquet")
     out = tmp_path / "out.parquet"
     with pytest.raises(KeyboardInterrupt):
-        run([inputs["jsonl"]], out, progress=False, backend=_Killer(30), row_group_size=32)
+        run(
+            [inputs["jsonl"]],
+            out,
+            progress=False,
+            backend=_Killer(30),
+            row_group_size=32,
+            chunk_size=8,  # the kill comes after 30 chunks: keep them small enough to reach it
+        )
     assert not out.exists()  # no footer was ever written to a half file
     parts = sorted((tmp_path / "out.parquet.parts").glob("part-*.parquet"))
     assert len(parts) >= 3  # full row groups, plus the rows buffered at the kill
