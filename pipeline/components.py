@@ -157,34 +157,35 @@ class StatementSplitter(_RuleFiles):
 
     @staticmethod
     def _set_sentences(doc: Doc, starts: set[int]) -> None:
-        """Sentence starts in one array write (a token loop setting ``is_sent_start`` one by
-        one was a hot spot): statement starts, line starts, and a capitalised word after
-        ".", ";", "!" or "?"."""
+        """Sentence starts computed on arrays and written once (a token loop was a hot spot):
+        statement starts, tokens after a line break, and a capitalised word after ".", ";",
+        "!" or "?"."""
         import numpy
-        from spacy.attrs import IS_TITLE, IS_UPPER, SENT_START
+        from spacy.attrs import IDX, IS_TITLE, IS_UPPER, ORTH, SENT_START
 
         n = len(doc)
         if n == 0:
             return
+        cols = doc.to_array([IDX, IS_TITLE, IS_UPPER]).astype("int64")
+        idx, orth = cols[:, 0], doc.to_array([ORTH])
         text = doc.text
-        flags = doc.to_array([IS_TITLE, IS_UPPER])
-        capital = (flags[:, 0] > 0) | (flags[:, 1] > 0)
-        sent = numpy.full(n, -1, dtype="int32")
-        sent[0] = 1
-        previous = doc[0]
-        for i in range(1, n):
-            token = doc[i]
-            gap = text[previous.idx + len(previous) : token.idx]
-            if (
-                i in starts
-                or "\n" in gap
-                or "\n" in previous.text
-                or (previous.text in (".", ";", "!", "?") and capital[i])
-            ):
-                sent[i] = 1
-            previous = token
+        breaks = numpy.array([i for i, ch in enumerate(text) if ch == "\n"], dtype="int64")
+        # a line break anywhere from the previous token's start to this token's start
+        newline = numpy.zeros(n, dtype=bool)
+        if breaks.size:
+            seen = numpy.searchsorted(breaks, idx)
+            newline[1:] = seen[1:] > seen[:-1]
+        stops = {doc.vocab.strings.add(p) for p in (".", ";", "!", "?")}
+        after_stop = numpy.zeros(n, dtype=bool)
+        after_stop[1:] = numpy.isin(orth[:-1], numpy.array(sorted(stops), dtype="uint64"))
+        capital = (cols[:, 1] > 0) | (cols[:, 2] > 0)
+        is_start = newline | (after_stop & capital)
+        is_start[0] = True
+        if starts:
+            is_start[[i for i in starts if i < n]] = True
+        sent = numpy.where(is_start, 1, -1).astype("int32")
         doc.from_array([SENT_START], sent.reshape(-1, 1).astype("uint64"))
-        doc.user_data["sentence_starts"] = frozenset(int(i) for i in numpy.flatnonzero(sent == 1))
+        doc.user_data["sentence_starts"] = frozenset(numpy.flatnonzero(is_start).tolist())
 
 
 class ConceptMatcher(_RuleFiles):
