@@ -306,6 +306,7 @@ class ConceptMatcher(_RuleFiles):
                     and not boundary
                     and not token.is_punct
                     and not token.like_num
+                    and any(ch.isalpha() for ch in token.text)
                     and token.lower_ not in self.skip
                     and token.lower_ not in self.stop
                     and i not in taken
