@@ -1031,7 +1031,7 @@ def _fallback_analyte(text: str, comp: Comparison, prev_end: int) -> Mention | N
             end = left + tail.start()
             continue
         stripped = window.rstrip()
-        if stripped.endswith(("(", "[", ":", "=")):  # "BMI:", "IOL dioptre range:"
+        if stripped.endswith(("(", "[", ":", "=", ",")):  # "BMI:", "Mini Mental Test Score,"
             end = left + len(stripped) - 1
             continue
         paren = re.search(r"[(\[][^()\[\]]{1,30}[)\]]\s*$", stripped)
