@@ -378,7 +378,7 @@ class ThresholdExtractor(_RuleFiles):
             text = doc_text[crit.start_char : crit.end_char]
             comparisons = thresholds.expand(thresholds.find_comparisons(text, self.rules))
             found = thresholds.attach_analytes(
-                text, comparisons, mentions, self.time_analytes, self.unitless
+                text, comparisons, mentions, self.time_analytes, self.unitless, self.rules
             )
             crit._.thresholds = [build_threshold(f, base, self.analytes, raw, text) for f in found]
             windows = [

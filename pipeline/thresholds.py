@@ -109,6 +109,10 @@ class ComparatorRules:
     rate_after: re.Pattern[str]
     bare_patterns: tuple[tuple[str, str, re.Pattern[str]], ...]  # (symbol, ULN|LLN, regex)
     candidate: re.Pattern[str]  # anything a comparison could be built from
+    name_trim: re.Pattern[str]  # words before a measure's name that are not part of it
+    name_tail: re.Pattern[str]  # words after it ("is", "level", "should be")
+    clause_break: re.Pattern[str]
+    time_qualifier: re.Pattern[str]  # "6 previous months", "8 consecutive weeks"
 
 
 _NUMBER = (
@@ -143,6 +147,8 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         "restated_symbol",
         "bound_before_name",
         "rate_after",
+        "analyte_words",
+        "time_qualifiers",
     )
     require(path, "comparators", body, keys)
 
@@ -171,6 +177,8 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
     word_alt = "|".join(sorted(words, key=len, reverse=True))
     number = rf"{_NUMBER}|\b(?:{word_alt})\b"
     ages = body["age_cues"]
+    names = body["analyte_words"]
+    require(path, "analyte_words", names, ("before", "after", "clause_breaks"))
     bare = pairs("bare_relative", "comparator")
     relative = pairs("relative", "relative_to")
     return ComparatorRules(
@@ -202,6 +210,18 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         restated_symbol=compile_regex(path, "restated_symbol", body["restated_symbol"]),
         bound_before_name=pairs("bound_before_name", "comparator"),
         rate_after=compile_regex(path, "rate_after", body["rate_after"]),
+        name_trim=compile_regex(
+            path, "analyte_words.before", rf"^(?:(?:{'|'.join(names['before'])})\s+)+"
+        ),
+        name_tail=compile_regex(
+            path, "analyte_words.after", rf"(?:\s+(?:{'|'.join(names['after'])}))+\s*$"
+        ),
+        clause_break=compile_regex(
+            path, "analyte_words.clause_breaks", "|".join(names["clause_breaks"])
+        ),
+        time_qualifier=compile_regex(
+            path, "time_qualifiers", rf"(?:{'|'.join(body['time_qualifiers'])})\s+"
+        ),
         candidate=re.compile(
             rf"\d|\b(?:{word_alt})\b|\b(?:IV|V|I{{1,3}})\b|ULN|LLN|UNL|ULRR|normal|upper|lower",
             re.IGNORECASE,
@@ -287,7 +307,7 @@ def _unit_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, int
     um = rules.unit.match(text, start)
     if not um or um.end() == um.start():
         # "6 previous months", "8 consecutive weeks": a time unit behind one qualifier
-        qm = _TIME_QUALIFIER.match(text, start)
+        qm = rules.time_qualifier.match(text, start)
         um = rules.unit.match(text, qm.end()) if qm else None
         if not um or not _is_temporal(text[um.start() : um.end()], rules):
             return None
@@ -471,11 +491,6 @@ def _is_equivalent(text: str, prev: Comparison, comp: Comparison) -> bool:
 
 
 _MASS = re.compile(r"(?:m|µ|μ|u|mc|n)?g|grams?|milligrams?|micrograms?", re.I)
-_TIME_QUALIFIER = re.compile(
-    r"(?:previous|past|prior|last|next|consecutive|calendar|preceding|following|additional|"
-    r"full|complete|subsequent)\s+",
-    re.I,
-)
 _BLOOD_PRESSURE = re.compile(r"\s*/\s*(?P<low>\d{2,3})\s*(?P<unit>mm\s*Hg|mmHg)", re.I)
 _DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")
 
@@ -810,20 +825,8 @@ _SAME_ANALYTE = re.compile(
     r"\s*(?:\([^()]{1,20}\))?\s*[,;]?\s*(?:and/or|or|and)?\s*(?:both)?\s*\(?\s*", re.I
 )  # "> 500 cGy (single) or > 800 cGy"
 _CONJUNCTION = re.compile(r"\b(?:and|or)\b|,", re.I)
-_CLAUSE_BREAK = re.compile(r"[;.](?:\s|$)|:\s|\bwhile\b|\bwhereas\b|\bbut\b")
 _COORDINATION = re.compile(
     r"\s*(?:,\s*(?:and|or)?|/|and/or|and|or|&)\s*(?:serum\s+|plasma\s+)?$", re.I
-)
-_FALLBACK_TRIM = re.compile(
-    r"^(?:(?:the|a|an|any|with|and|or|of|has|have|had|must|be|is|are|was|were|should|"
-    r"level|levels|value|values|count|counts|by|in|at|to|for|on|if|who|that|which|patients?|"
-    r"participants?|subjects?|received?|receiving|having|undergone|least|than|[a-z]\))\s+)+",
-    re.I,
-)
-_FALLBACK_TAIL = re.compile(
-    r"(?:\s+(?:of|is|was|are|were|be|should\s+be|must\s+be|must|should|level|levels|value|"
-    r"values|score|concentration|and|or|with|by|to|at|in))+\s*$",
-    re.I,
 )
 
 
@@ -833,6 +836,7 @@ def attach_analytes(
     mentions: list[Mention],
     time_analytes: frozenset[str] = frozenset(),
     unitless: frozenset[str] = frozenset(),
+    rules: ComparatorRules | None = None,
 ) -> list[Found]:
     """Give each comparison its analyte(s), trying in order: a mention inside the comparison
     ("≥ grade 2"), the nearest mention before it (with its coordination: "AST and ALT"), an
@@ -843,15 +847,16 @@ def attach_analytes(
     ("life expectancy of at least 3 months"); otherwise it is a temporal window. A mention of
     an analyte in ``unitless`` (counts, scores) cannot take a comparison with a unit.
     """
+    rules = rules or default_comparator_rules()
     mentions = merge_abbreviations(text, sorted(mentions, key=lambda m: m.start))
     found: list[Found] = []
     for idx, comp in enumerate(comparisons):
         prev_end = comparisons[idx - 1].end if idx else 0
         if comp.temporal:
-            timed = _left_analytes(text, comp, mentions, prev_end)
+            timed = _left_analytes(text, comp, mentions, prev_end, rules)
             near = bool(timed) and len(text[timed[-1].end : comp.start]) <= 20
             if not near:  # "37 weeks of gestational age"
-                right = _right_analyte(text, comp, mentions, comparisons, idx, adjacent=True)
+                right = _right_analyte(text, comp, mentions, comparisons, idx, rules, adjacent=True)
                 timed, near = ([right], True) if right else ([], False)
             if not near or any(m.name not in time_analytes for m in timed):
                 continue
@@ -879,8 +884,8 @@ def attach_analytes(
         targets = [m for m in mentions if m.start >= comp.start and m.end <= comp.value_start]
         targets = [m for m in targets if fits(m)][-1:]
         if not targets:
-            targets = [m for m in _left_analytes(text, comp, mentions, prev_end) if fits(m)]
-            right = _right_analyte(text, comp, mentions, comparisons, idx, adjacent=True)
+            targets = [m for m in _left_analytes(text, comp, mentions, prev_end, rules) if fits(m)]
+            right = _right_analyte(text, comp, mentions, comparisons, idx, rules, adjacent=True)
             if (
                 targets
                 and right is not None
@@ -901,7 +906,7 @@ def attach_analytes(
         if not targets and comp.age:
             targets = [Mention(comp.start, comp.end, "age", text[comp.start : comp.end], False)]
         if not targets:
-            right = _right_analyte(text, comp, mentions, comparisons, idx, adjacent=True)
+            right = _right_analyte(text, comp, mentions, comparisons, idx, rules, adjacent=True)
             targets = [right] if right else []
         before = found[-1].comparison if found else None
         if (
@@ -913,10 +918,10 @@ def attach_analytes(
         ):
             targets = [found[-1].analyte]  # "<0.26 or >1.65": the same analyte again
         if not targets:
-            fallback = _fallback_analyte(text, comp, prev_end)
+            fallback = _fallback_analyte(text, comp, prev_end, rules)
             targets = [fallback] if fallback else []
         if not targets:
-            right = _right_analyte(text, comp, mentions, comparisons, idx, adjacent=False)
+            right = _right_analyte(text, comp, mentions, comparisons, idx, rules, adjacent=False)
             targets = [right] if right else []
         if comp.analyte_hint:
             # the words name blood pressure; the compound value says which one
@@ -960,7 +965,7 @@ def merge_abbreviations(text: str, mentions: list[Mention]) -> list[Mention]:
 
 
 def _left_analytes(
-    text: str, comp: Comparison, mentions: list[Mention], prev_end: int
+    text: str, comp: Comparison, mentions: list[Mention], prev_end: int, rules: ComparatorRules
 ) -> list[Mention]:
     before = [m for m in mentions if m.end <= comp.start]
     if not before:
@@ -973,7 +978,7 @@ def _left_analytes(
             return []
         # "<0.26 or >1.65": the earlier analyte again, handled by the caller's fallback
         return []
-    if len(gap) > 60 or (_CLAUSE_BREAK.search(gap) and not re.fullmatch(r"\s*:\s*", gap)):
+    if len(gap) > 60 or (rules.clause_break.search(gap) and not re.fullmatch(r"\s*:\s*", gap)):
         return []
     group = [nearest]
     for m in reversed(before[:-1]):
@@ -992,6 +997,7 @@ def _right_analyte(
     mentions: list[Mention],
     comparisons: list[Comparison],
     idx: int,
+    rules: ComparatorRules,
     *,
     adjacent: bool,
 ) -> Mention | None:
@@ -1011,13 +1017,15 @@ def _right_analyte(
                     re.I,
                 )
                 return m if ok else None
-            if len(gap) <= 25 and not _CLAUSE_BREAK.search(gap):
+            if len(gap) <= 25 and not rules.clause_break.search(gap):
                 return m
             return None
     return None
 
 
-def _fallback_analyte(text: str, comp: Comparison, prev_end: int) -> Mention | None:
+def _fallback_analyte(
+    text: str, comp: Comparison, prev_end: int, rules: ComparatorRules
+) -> Mention | None:
     """The words just before a comparison, when no lexicon analyte names it: "serum
     galactomannan index >0.5", "white blood cell(WBC) is less than 3000/µL"."""
     left = max(prev_end, comp.start - 60)
@@ -1026,7 +1034,7 @@ def _fallback_analyte(text: str, comp: Comparison, prev_end: int) -> Mention | N
     # drop what sits between the measure's name and the comparison: "is", "(WBC)", "["
     while True:
         window = text[left:end]
-        tail = _FALLBACK_TAIL.search(window)
+        tail = rules.name_tail.search(window)
         if tail and tail.start() < len(window):
             end = left + tail.start()
             continue
@@ -1050,7 +1058,7 @@ def _fallback_analyte(text: str, comp: Comparison, prev_end: int) -> Mention | N
         default=0,
     )
     phrase = window[cut:]
-    m = _FALLBACK_TRIM.match(phrase)
+    m = rules.name_trim.match(phrase)
     offset = m.end() if m else 0
     phrase = phrase[offset:].rstrip(" -:")
     if not re.search(r"[A-Za-z]{2,}", phrase):
