@@ -118,3 +118,8 @@ def test_section_polarity_composes_with_negation():
     inclusion = pipeline.parse("Inclusion Criteria:\n* No prior anti-CD38 therapy\n").criteria[0]
     exclusion = pipeline.parse("Exclusion Criteria:\n* Prior anti-CD38 therapy\n").criteria[0]
     assert inclusion.requirement == exclusion.requirement == "must_not_have"
+
+
+def test_excluded_negates_what_it_follows():
+    got = flags("Patients on haemodialysis will be excluded", section="Inclusion")
+    assert got["haemodialysis"]["negated"], got
