@@ -113,6 +113,8 @@ class ComparatorRules:
     name_tail: re.Pattern[str]  # words after it ("is", "level", "should be")
     clause_break: re.Pattern[str]
     time_qualifier: re.Pattern[str]  # "6 previous months", "8 consecutive weeks"
+    generic_names: frozenset[str]  # "score", "value": names that say nothing of the measure
+    named_after: re.Pattern[str]  # "... on the Wrinkle Severity Rating Scale (WSRS)"
 
 
 _NUMBER = (
@@ -219,6 +221,8 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         clause_break=compile_regex(
             path, "analyte_words.clause_breaks", "|".join(names["clause_breaks"])
         ),
+        generic_names=frozenset(w.lower() for w in names.get("generic", [])),
+        named_after=re.compile(names.get("named_after", "(?!)")),  # case matters: names
         time_qualifier=compile_regex(
             path, "time_qualifiers", rf"(?:{'|'.join(body['time_qualifiers'])})\s+"
         ),
@@ -919,6 +923,13 @@ def attach_analytes(
             targets = [found[-1].analyte]  # "<0.26 or >1.65": the same analyte again
         if not targets:
             fallback = _fallback_analyte(text, comp, prev_end, rules)
+            if fallback is None or fallback.name in rules.generic_names:
+                # "a score of 3 or 4 on the Wrinkle Severity Rating Scale": named after
+                nm = rules.named_after.match(text, _after_condition(comp, comparisons, idx))
+                if nm:
+                    start, end = nm.start("name"), nm.end("name")
+                    name = text[start:end].rstrip()
+                    fallback = Mention(start, start + len(name), name.lower(), name, False)
             targets = [fallback] if fallback else []
         if not targets:
             right = _right_analyte(text, comp, mentions, comparisons, idx, rules, adjacent=False)
@@ -932,6 +943,16 @@ def attach_analytes(
         for m in targets:
             found.append(Found(m, comp, min(m.start, comp.start), max(m.end, comp.end)))
     return found
+
+
+def _after_condition(comp: Comparison, comparisons: list[Comparison], idx: int) -> int:
+    """Where the text after a comparison (or after the set/range it ends) begins."""
+    end = comp.end
+    for other in comparisons[idx + 1 :]:
+        if other.start > end + 8:
+            break
+        end = max(end, other.end)
+    return end
 
 
 def _fits(comp: Comparison, unitless: frozenset[str]):  # noqa: ANN202

@@ -191,3 +191,11 @@ def test_life_expectancy_is_a_threshold_not_a_window():
         (">=", 3, "months")
     ]
     assert extract(text, [mention]) == []  # without the lexicon's say-so it is a window
+
+
+def test_a_generic_score_takes_the_scale_named_after_it():
+    text = "a score of 3 or 4 on the Wrinkle Severity Rating Scale (WSRS) at baseline"
+    found = extract(text, [])
+    assert [(f.analyte.text, f.comparison.comparator, f.comparison.value) for f in found] == [
+        ("Wrinkle Severity Rating Scale (WSRS)", "in", [3, 4])
+    ]
