@@ -115,6 +115,7 @@ class ComparatorRules:
     time_qualifier: re.Pattern[str]  # "6 previous months", "8 consecutive weeks"
     generic_names: frozenset[str]  # "score", "value": names that say nothing of the measure
     named_after: re.Pattern[str]  # "... on the Wrinkle Severity Rating Scale (WSRS)"
+    counted_after: re.Pattern[str]  # "at least 2 fully erupted teeth"
 
 
 _NUMBER = (
@@ -223,6 +224,9 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         ),
         generic_names=frozenset(w.lower() for w in names.get("generic", [])),
         named_after=re.compile(names.get("named_after", "(?!)")),  # case matters: names
+        counted_after=compile_regex(
+            path, "analyte_words.counted_after", names.get("counted_after", "(?!)")
+        ),
         time_qualifier=compile_regex(
             path, "time_qualifiers", rf"(?:{'|'.join(body['time_qualifiers'])})\s+"
         ),
@@ -934,6 +938,12 @@ def attach_analytes(
         if not targets:
             right = _right_analyte(text, comp, mentions, comparisons, idx, rules, adjacent=False)
             targets = [right] if right else []
+        if not targets and comp.unit is None and comp.relative_to is None:
+            cm = rules.counted_after.match(text, comp.end)
+            if cm and not rules.name_trim.fullmatch(cm.group("name") + " "):
+                start, end = cm.start("name"), cm.end("name")
+                name = text[start:end]
+                targets = [Mention(start, end, name.lower(), name, False)]
         if comp.analyte_hint:
             # the words name blood pressure; the compound value says which one
             targets = [

@@ -199,3 +199,10 @@ def test_a_generic_score_takes_the_scale_named_after_it():
     assert [(f.analyte.text, f.comparison.comparator, f.comparison.value) for f in found] == [
         ("Wrinkle Severity Rating Scale (WSRS)", "in", [3, 4])
     ]
+
+
+def test_a_count_takes_the_words_after_it():
+    found = extract("with at least 2 fully erupted teeth and enrolled", [])
+    assert [(f.analyte.text, f.comparison.comparator, f.comparison.value) for f in found] == [
+        ("fully erupted teeth", ">=", 2)
+    ]
