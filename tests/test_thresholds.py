@@ -202,7 +202,9 @@ def test_a_generic_score_takes_the_scale_named_after_it():
 
 
 def test_a_count_takes_the_words_after_it():
-    found = extract("with at least 2 fully erupted teeth and enrolled", [])
+    found = extract(
+        "Aged 3.5 years (42 months), with at least 2 fully erupted teeth and enrolled", []
+    )
     assert [(f.analyte.text, f.comparison.comparator, f.comparison.value) for f in found] == [
         ("fully erupted teeth", ">=", 2)
     ]
