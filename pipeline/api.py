@@ -90,6 +90,11 @@ def parse_study(study: dict[str, Any] | str) -> Trial:
     ``start``/``end`` are null and ``origin`` names the field)."""
     data = parse_json_text(study) if isinstance(study, str) else study
     record = study_record(data)
-    trial = parse(record.text, trial_id=record.id)
-    trial.criteria.extend(structured_criteria(record.structured, len(trial.criteria)))
+    return parse_with_fields(record.text, record.id, record.structured)
+
+
+def parse_with_fields(text: str, trial_id: str | None, fields: dict[str, Any]) -> Trial:
+    """``parse`` plus the structured eligibility fields a registry gives beside the text."""
+    trial = parse(text, trial_id=trial_id)
+    trial.criteria.extend(structured_criteria(fields, len(trial.criteria)))
     return trial

@@ -96,18 +96,33 @@ _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)?\s*$")
 
 
 def structured_criteria(fields: dict[str, Any], start_index: int) -> list[Criterion]:
-    """Criteria from API v2 ``eligibilityModule`` fields (minimumAge, maximumAge, sex, ...)."""
+    """Criteria from API v2 ``eligibilityModule`` fields (minimumAge, maximumAge, sex, ...).
+
+    They have no place in the text: ``start``/``end`` are null and ``origin`` names the field.
+    """
     from .analytes import load_analytes, normalize
 
-    out: list[Criterion] = []
     age = load_analytes().get("age")
-    n = start_index
+    out: list[Criterion] = []
+
+    def add(key: str, thresholds: list[Threshold]) -> None:
+        out.append(
+            Criterion(
+                id=f"c{start_index + len(out) + 1}",
+                section="inclusion",
+                text=f"{key}: {fields[key]}",
+                start=None,
+                end=None,
+                thresholds=thresholds,
+                origin=key,
+                requirement="must_have",
+            )
+        )
+
     for key, comparator in (("minimumAge", ">="), ("maximumAge", "<=")):
-        value = fields.get(key)
-        m = _AGE.match(str(value)) if isinstance(value, str) else None
+        m = _AGE.match(fields[key]) if isinstance(fields.get(key), str) else None
         if not m:
             continue
-        n += 1
         number = float(m.group(1))
         unit = m.group(2) or "Years"
         threshold = Threshold(
@@ -123,29 +138,8 @@ def structured_criteria(fields: dict[str, Any], start_index: int) -> list[Criter
             end=-1,
             loinc=age.loinc if age else None,
         )
-        out.append(
-            Criterion(
-                id=f"c{n}",
-                section="inclusion",
-                text=f"{key}: {value}",
-                start=None,
-                end=None,
-                thresholds=[threshold],
-                origin=key,
-                requirement="must_have",
-            )
-        )
+        add(key, [threshold])
     for key in ("sex", "healthyVolunteers"):
         if key in fields:
-            n += 1
-            out.append(
-                Criterion(
-                    id=f"c{n}",
-                    section="inclusion",
-                    text=f"{key}: {fields[key]}",
-                    start=None,
-                    end=None,
-                    origin=key,
-                )
-            )
+            add(key, [])
     return out

@@ -234,13 +234,10 @@ def process(record: Record) -> Outcome:
     Bad input gives the typed error of ``pipeline.errors``; any other exception is a bug in
     the pipeline, recorded under its own type name so one odd record cannot end a long batch.
     """
-    from .api import parse
-    from .assemble import structured_criteria
+    from .api import parse_with_fields
 
     try:
-        trial = parse(record.text, trial_id=record.id)
-        if record.structured:
-            trial.criteria.extend(structured_criteria(record.structured, len(trial.criteria)))
+        trial = parse_with_fields(record.text, record.id, record.structured)
         return Outcome(record.id, record.source, trial=trial.to_dict())
     except EligibilityError as exc:
         return Outcome(record.id, record.source, error=str(exc), error_type=type(exc).__name__)

@@ -16,6 +16,7 @@ from importlib.metadata import entry_points
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .batch import DEFAULT_CHUNK_SIZE
 from .errors import EligibilityError, InputError
 
 if TYPE_CHECKING:
@@ -200,7 +201,10 @@ def build_parser() -> argparse.ArgumentParser:
     )
     b.add_argument("--scheduler", help="Dask scheduler address (tcp://host:port); implies --dask")
     b.add_argument(
-        "--chunk-size", type=int, default=4, help="records per task sent to a worker (default 4)"
+        "--chunk-size",
+        type=int,
+        default=DEFAULT_CHUNK_SIZE,
+        help=f"records per task sent to a worker (default {DEFAULT_CHUNK_SIZE})",
     )
     b.set_defaults(func=cmd_batch)
 

@@ -13,7 +13,6 @@ from __future__ import annotations
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
 
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
@@ -437,12 +436,3 @@ def ents_by_span(doc: Doc, spans: list[Span]) -> list[list[Span]]:
 
 def context_rules_path(rules: str) -> str:
     return str(_resolve(rules))
-
-
-def describe(doc: Doc) -> dict[str, Any]:
-    """A small summary of a processed Doc, for debugging and the CLI's ``--explain``."""
-    return {
-        "sections": [(s.label_, s.start_char, s.end_char) for s in doc.spans.get(SECTIONS, [])],
-        "criteria": len(doc.spans.get(CRITERIA, [])),
-        "entities": len(doc.ents),
-    }

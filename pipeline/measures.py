@@ -13,55 +13,6 @@ from .analytes import AnalyteLexicon, normalize
 from .schema import Normalized, Threshold
 from .thresholds import Comparison, Found
 
-_ISO_UNIT = {
-    "min": ("T", "M"),
-    "minute": ("T", "M"),
-    "h": ("T", "H"),
-    "hr": ("T", "H"),
-    "hour": ("T", "H"),
-    "d": ("", "D"),
-    "day": ("", "D"),
-    "wk": ("", "W"),
-    "week": ("", "W"),
-    "mo": ("", "M"),
-    "month": ("", "M"),
-    "y": ("", "Y"),
-    "yr": ("", "Y"),
-    "year": ("", "Y"),
-}
-
-
-def time_unit(unit: str) -> str | None:
-    """``"Days"`` -> ``"day"``, ``"mos"`` -> ``"month"``: the unit name a duration uses."""
-    u = re.sub(r"s$", "", unit.strip().lower().split()[0]) if unit.strip() else ""
-    names = {
-        "min": "minute",
-        "minute": "minute",
-        "h": "hour",
-        "hr": "hour",
-        "hour": "hour",
-        "d": "day",
-        "day": "day",
-        "wk": "week",
-        "week": "week",
-        "mo": "month",
-        "month": "month",
-        "y": "year",
-        "yr": "year",
-        "year": "year",
-    }
-    return names.get(u)
-
-
-def iso_duration(value: float, unit: str) -> str | None:
-    """``(14, "days")`` -> ``"P14D"``; None for a unit that is not a time unit."""
-    name = time_unit(unit)
-    if name is None:
-        return None
-    prefix, letter = _ISO_UNIT[name]
-    number = int(value) if float(value).is_integer() else value
-    return f"P{prefix}{number}{letter}"
-
 
 def _number(value: Any) -> Any:
     if isinstance(value, float) and value.is_integer():

@@ -116,6 +116,12 @@ class ComparatorRules:
     generic_names: frozenset[str]  # "score", "value": names that say nothing of the measure
     named_after: re.Pattern[str]  # "... on the Wrinkle Severity Rating Scale (WSRS)"
     counted_after: re.Pattern[str]  # "at least 2 fully erupted teeth"
+    same_analyte: re.Pattern[str]  # "<0.26 or >1.65": the earlier analyte again
+    coordination: re.Pattern[str]  # "AST and ALT", "AST/ALT" share one limit
+    conjunction: re.Pattern[str]
+    reference_words: re.Pattern[str]
+    blood_pressure: re.Pattern[str]  # "140/90 mmHg"
+    mass_unit: re.Pattern[str]  # units that take a later "per day"
 
 
 _NUMBER = (
@@ -152,6 +158,8 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         "rate_after",
         "analyte_words",
         "time_qualifiers",
+        "joins",
+        "compound_units",
     )
     require(path, "comparators", body, keys)
 
@@ -180,6 +188,11 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
     word_alt = "|".join(sorted(words, key=len, reverse=True))
     number = rf"{_NUMBER}|\b(?:{word_alt})\b"
     ages = body["age_cues"]
+    joins, compound = body["joins"], body["compound_units"]
+    require(
+        path, "joins", joins, ("same_analyte", "coordination", "conjunction", "reference_words")
+    )
+    require(path, "compound_units", compound, ("blood_pressure", "mass"))
     names = body["analyte_words"]
     require(path, "analyte_words", names, ("before", "after", "clause_breaks"))
     bare = pairs("bare_relative", "comparator")
@@ -227,6 +240,14 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         counted_after=compile_regex(
             path, "analyte_words.counted_after", names.get("counted_after", "(?!)")
         ),
+        same_analyte=compile_regex(path, "joins.same_analyte", joins["same_analyte"]),
+        coordination=compile_regex(path, "joins.coordination", joins["coordination"]),
+        conjunction=compile_regex(path, "joins.conjunction", joins["conjunction"]),
+        reference_words=compile_regex(path, "joins.reference_words", joins["reference_words"]),
+        blood_pressure=compile_regex(
+            path, "compound_units.blood_pressure", compound["blood_pressure"]
+        ),
+        mass_unit=compile_regex(path, "compound_units.mass", compound["mass"]),
         time_qualifier=compile_regex(
             path, "time_qualifiers", rf"(?:{'|'.join(body['time_qualifiers'])})\s+"
         ),
@@ -448,15 +469,12 @@ def _propagate_ages(text: str, found: list[Comparison], rules: ComparatorRules) 
     return found
 
 
-_REFERENCE_WORDS = re.compile(r"ULN|LLN|UNL|ULRR|normal|upper|lower|reference", re.I)
-
-
 def _with_bare_relatives(
     text: str, found: list[Comparison], rules: ComparatorRules
 ) -> list[Comparison]:
     """Add limits stated without a number: "above the upper limit of normal" is ``> 1 × ULN``."""
     extra: list[Comparison] = []
-    if not _REFERENCE_WORDS.search(text):
+    if not rules.reference_words.search(text):
         return found  # no reference-limit words at all: the common case, kept cheap
     for symbol, relative_to, rx in rules.bare_patterns:
         for m in rx.finditer(text):
@@ -498,8 +516,6 @@ def _is_equivalent(text: str, prev: Comparison, comp: Comparison) -> bool:
     return comp.comparator in (prev.comparator, "==") and bool(comp.unit)
 
 
-_MASS = re.compile(r"(?:m|µ|μ|u|mc|n)?g|grams?|milligrams?|micrograms?", re.I)
-_BLOOD_PRESSURE = re.compile(r"\s*/\s*(?P<low>\d{2,3})\s*(?P<unit>mm\s*Hg|mmHg)", re.I)
 _DECIMAL_COMMA = re.compile(r",(\d{1,2})(?!\d)")
 
 
@@ -576,7 +592,7 @@ def _read_comparison(
     rel = _relative_at(text, end, rules)
     if word in rules.multiplier_words and not rel:
         return None, i + 1
-    bp = None if rel else _BLOOD_PRESSURE.match(text, end)
+    bp = None if rel else rules.blood_pressure.match(text, end)
     if bp and comparator:
         # "≥ 130/80 mmHg": systolic and diastolic limits told together
         unit = text[bp.start("unit") : bp.end("unit")]
@@ -686,7 +702,7 @@ def _read_comparison(
     if cm:
         comp.condition = cm.group("condition").strip()
         comp.condition_end = cm.end()
-    if unit and _MASS.fullmatch(unit.strip()) and rules.rate_after.match(text, cursor):
+    if unit and rules.mass_unit.fullmatch(unit.strip()) and rules.rate_after.match(text, cursor):
         # "> 10 mg prednisone or equivalent per day": a dose rate told in two pieces
         comp.unit = f"{unit} per day"
         comp.unit_suffix = " per day"
@@ -828,15 +844,6 @@ def _fields(c: Comparison) -> dict[str, Any]:
 
 # --- attaching analytes -------------------------------------------------------------------
 
-# "<0.26 or >1.65", "≥1 g/dL (≥0.5 g/dL in case of ...)": the earlier analyte again
-_SAME_ANALYTE = re.compile(
-    r"\s*(?:\([^()]{1,20}\))?\s*[,;]?\s*(?:and/or|or|and)?\s*(?:both)?\s*\(?\s*", re.I
-)  # "> 500 cGy (single) or > 800 cGy"
-_CONJUNCTION = re.compile(r"\b(?:and|or)\b|,", re.I)
-_COORDINATION = re.compile(
-    r"\s*(?:,\s*(?:and|or)?|/|and/or|and|or|&)\s*(?:serum\s+|plasma\s+)?$", re.I
-)
-
 
 def attach_analytes(
     text: str,
@@ -898,7 +905,7 @@ def attach_analytes(
                 targets
                 and right is not None
                 and text[comp.end : right.start] == " "
-                and _CONJUNCTION.search(text[targets[-1].end : comp.start])
+                and rules.conjunction.search(text[targets[-1].end : comp.start])
             ):
                 targets = [right]  # "≥140 mmHg SBP and/or ≥90 mmHg DBP": the name follows
         before = found[-1].comparison if found else None
@@ -906,7 +913,7 @@ def attach_analytes(
             not targets
             and before is not None
             and before.age == comp.age
-            and _SAME_ANALYTE.fullmatch(
+            and rules.same_analyte.fullmatch(
                 text[max(before.end, before.condition_end or 0) : comp.start]
             )
         ):
@@ -920,7 +927,7 @@ def attach_analytes(
         if (
             not targets
             and before
-            and _SAME_ANALYTE.fullmatch(
+            and rules.same_analyte.fullmatch(
                 text[max(before.end, before.condition_end or 0) : comp.start]
             )
         ):
@@ -1015,7 +1022,7 @@ def _left_analytes(
     for m in reversed(before[:-1]):
         between = text[m.end : group[-1].start]
         # "A, B and C ≤ x": a bare comma joins only inside a list closed by and/or
-        if _COORDINATION.fullmatch(between) and (len(group) > 1 or between.strip() != ","):
+        if rules.coordination.fullmatch(between) and (len(group) > 1 or between.strip() != ","):
             group.append(m)
         else:
             break
@@ -1113,8 +1120,3 @@ def extract(
     """Thresholds of one statement (offsets relative to ``text``)."""
     comparisons = expand(find_comparisons(text, rules))
     return attach_analytes(text, comparisons, mentions, time_analytes)
-
-
-def temporal_expressions(text: str, rules: ComparatorRules | None = None) -> list[Comparison]:
-    """The time quantities of one statement that are windows or durations, not thresholds."""
-    return [c for c in find_comparisons(text, rules) if c.temporal]

@@ -17,14 +17,10 @@ from typing import Any
 
 import pytest
 
+from pipeline.concepts import LABELS  # the file -> label map the loader enforces
+
 CONCEPTS_DIR = Path(__file__).resolve().parents[1] / "patterns" / "concepts"
 
-LABELS = {
-    "conditions": "CONDITION",
-    "drugs": "DRUG",
-    "procedures": "PROCEDURE",
-    "observations": "OBSERVATION",
-}
 KEYS = {"name", "label", "synonyms", "code"}
 CODE_RE = re.compile(r"^(SNOMED|RXNORM|ATC|ICD10|LOINC|MESH):\S+$")
 BARE_NUMBER_RE = re.compile(r"^[\d\s.,/+-]+$")
