@@ -20,7 +20,14 @@ leaves open, and why they were made:
 
 Negation is scored at entity level: a gold negation target is found when a predicted negated
 entity overlaps it; precision is measured on predicted negated entities that overlap some
-gold entity (elsewhere the gold says nothing).
+gold entity (elsewhere the gold says nothing). Three readings of "predicted negated entity":
+
+* ``entities``: every entity ConText negates. LCT links a cue to one target (91% of cues),
+  so in "no history of depression or use of antidepressants" the second, rightly negated,
+  concept counts against precision.
+* ``cue targets``: the entity each cue attaches to (``criteria[*].negations``), which is what
+  LCT annotates: the same overlap rule, one prediction per cue.
+* ``cue+target``: as ``cue targets``, and the predicted cue must overlap the gold cue too.
 """
 
 from __future__ import annotations
@@ -546,19 +553,41 @@ def _precision_counts(
     return counts
 
 
+NEGATION_READINGS = ("negation", "cue_target", "cue_pair")
+
+
+def _pred_cue_pairs(pred: Mapping[str, Any]) -> list[tuple[Item, Item]]:
+    return [
+        (n["cue"], n["target"]) for c in pred.get("criteria", []) for n in c.get("negations", [])
+    ]
+
+
 def _negation_counts(record: Mapping[str, Any], pred: Mapping[str, Any]) -> Counter[str]:
-    targets = [n["target"] for n in record.get("negations", []) if n.get("target")]
+    gold = [(n["cue"], n["target"]) for n in record.get("negations", []) if n.get("target")]
     entities = record.get("entities", [])
-    negated = _pred_negated_entities(pred)
-    evaluable = [e for e in negated if any(overlap(e, g) for g in entities)]
-    return Counter(
-        {
-            "negation.support": len(targets),
-            "negation.found": sum(any(overlap(t, e) for e in negated) for t in targets),
-            "negation.pred_evaluable": len(evaluable),
-            "negation.pred_right": sum(any(overlap(e, t) for t in targets) for e in evaluable),
-        }
+
+    def evaluable(e: Item) -> bool:
+        return any(overlap(e, g) for g in entities)
+
+    negated = [(None, e) for e in _pred_negated_entities(pred)]
+    pairs = _pred_cue_pairs(pred)
+    counts: Counter[str] = Counter()
+    readings = (
+        ("negation", negated, False),
+        ("cue_target", pairs, False),
+        ("cue_pair", pairs, True),
     )
+    for name, predicted, with_cue in readings:
+
+        def same(p: tuple[Any, Item], g: tuple[Item, Item], with_cue: bool = with_cue) -> bool:
+            return overlap(p[1], g[1]) and (not with_cue or overlap(p[0], g[0]))
+
+        scored = [p for p in predicted if evaluable(p[1])]
+        counts[f"{name}.support"] += len(gold)
+        counts[f"{name}.found"] += sum(any(same(p, g) for p in predicted) for g in gold)
+        counts[f"{name}.pred_evaluable"] += len(scored)
+        counts[f"{name}.pred_right"] += sum(any(same(p, g) for g in gold) for p in scored)
+    return counts
 
 
 def score_record(record: Mapping[str, Any], pred: Mapping[str, Any]) -> Counter[str]:
@@ -602,18 +631,25 @@ def summarize(counts: Mapping[str, int]) -> dict[str, Any]:
             "f1_strict": _harmonic(precision, recall),
             "found": {k: get(f"found_{k}", 0) for k in ("strict", "direction", "lenient")},
         }
-    n_precision = ratio(
-        counts.get("negation.pred_right", 0), counts.get("negation.pred_evaluable", 0)
-    )
-    n_recall = ratio(counts.get("negation.found", 0), counts.get("negation.support", 0))
+    readings = {}
+    for name in NEGATION_READINGS:
+        precision = ratio(
+            counts.get(f"{name}.pred_right", 0), counts.get(f"{name}.pred_evaluable", 0)
+        )
+        recall = ratio(counts.get(f"{name}.found", 0), counts.get(f"{name}.support", 0))
+        readings[name] = {
+            "support": counts.get(f"{name}.support", 0),
+            "found": counts.get(f"{name}.found", 0),
+            "pred_evaluable": counts.get(f"{name}.pred_evaluable", 0),
+            "pred_right": counts.get(f"{name}.pred_right", 0),
+            "precision": precision,
+            "recall": recall,
+            "f1": _harmonic(precision, recall),
+        }
     negation = {
-        "support": counts.get("negation.support", 0),
-        "found": counts.get("negation.found", 0),
-        "pred_evaluable": counts.get("negation.pred_evaluable", 0),
-        "pred_right": counts.get("negation.pred_right", 0),
-        "precision": n_precision,
-        "recall": n_recall,
-        "f1": _harmonic(n_precision, n_recall),
+        **readings["negation"],
+        "cue_target": readings["cue_target"],
+        "cue_pair": readings["cue_pair"],
     }
     return {"comparisons": categories, "negation": negation}
 
@@ -679,12 +715,17 @@ def format_lct_table(result: Mapping[str, Any]) -> str:
             f" {_fmt(m['f1_strict']):>10} {m['excluded_operator_mismatch']:>8}"
         )
     neg = result["negation"]
-    lines += [
-        "",
-        f"{'negation':<12} {'support':>7} {'P':>7} {'R':>7} {'F1':>7} {'P n':>5}",
-        f"{'entities':<12} {neg['support']:>7} {_fmt(neg['precision']):>7}"
-        f" {_fmt(neg['recall']):>7} {_fmt(neg['f1']):>7} {neg['pred_evaluable']:>5}",
-    ]
+    lines += ["", f"{'negation':<12} {'support':>7} {'P':>7} {'R':>7} {'F1':>7} {'P n':>5}"]
+    for label, m in (
+        ("entities", neg),
+        ("cue targets", neg.get("cue_target")),
+        ("cue+target", neg.get("cue_pair")),
+    ):
+        if m:
+            lines.append(
+                f"{label:<12} {m['support']:>7} {_fmt(m['precision']):>7}"
+                f" {_fmt(m['recall']):>7} {_fmt(m['f1']):>7} {m['pred_evaluable']:>5}"
+            )
     return "\n".join(lines)
 
 

@@ -10,6 +10,7 @@ from spacy.tokens import Doc, Span
 from .components import CRITERIA, ents_by_span
 from .coordination import distributed_modifiers
 from .logic import requirement
+from .negation import cue_targets
 from .schema import Criterion, Entity, Threshold, Trial
 
 _FLAGS = {
@@ -86,6 +87,7 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
     by_id = {c.id: c for c in criteria}
     for c in criteria:
         c.requirement = requirement(c, by_id)
+        c.negations = cue_targets(c.entities)
     warnings = [f"{c.id}: {w}" for c in criteria for t in c.thresholds for w in t.warnings]
     if not criteria:
         warnings.append("no criteria found in the text")

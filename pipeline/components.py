@@ -234,14 +234,22 @@ class ConceptMatcher(_RuleFiles):
 
     def _load_fallback(self) -> None:
         """Cues after which unknown words still become ConText targets (see targets.json)."""
-        from .rules import load_rule_file
+        from .rules import load_rule_file, require
 
         path = self.files["targets.json"]
         body = load_rule_file(path, "targets")
+        require(
+            path,
+            "targets",
+            body,
+            ("skip", "stop", "max_tokens", "coordinators", "predicates", "auxiliaries"),
+        )
         self.skip = frozenset(w.lower() for w in body["skip"])
         self.stop = frozenset(w.lower() for w in body["stop"])
         self.max_tokens = int(body["max_tokens"])
         self.coordinators = frozenset(w.lower() for w in body["coordinators"])
+        self.predicates = frozenset(w.lower() for w in body["predicates"])
+        self.auxiliaries = frozenset(w.lower() for w in body["auxiliaries"])
         rules = load_rule_file(self.files["context_rules.json"], "context_rules")
         cues = sorted(
             {
@@ -252,6 +260,15 @@ class ConceptMatcher(_RuleFiles):
         )
         self.cues = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self.cues.add("CUE", list(self.nlp.tokenizer.pipe(cues)))
+        backward = sorted(
+            {
+                r["literal"]
+                for r in rules
+                if r["category"] == "NEGATED_EXISTENCE" and r["direction"] == "BACKWARD"
+            }
+        )
+        self.back_cues = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        self.back_cues.add("CUE", list(self.nlp.tokenizer.pipe(backward)))
 
     def add_patterns(self, entries: list[tuple[str, str, str]]) -> None:
         """Add ``(label, canonical name, surface form)`` entries."""
@@ -285,13 +302,19 @@ class ConceptMatcher(_RuleFiles):
         """CONCEPT spans for the content words in a negation cue's reach (up to the clause
         end, ``max_tokens`` words) that no lexicon entity covers: every run of words between
         function words, numbers and punctuation, so "not cardiopathic, diabetic or ...
-        metabolic disease" gives each concept its own target."""
+        metabolic disease" gives each concept its own target.
+
+        A cue governs the object of its verb, not the verb: "unable to perform the 6MWT"
+        targets "6MWT", so ``predicates`` words are passed over while more words follow, and
+        stand as the target only when nothing does ("inability to sit"). A lexicon entity is
+        a first target like any other: after it only coordinated words follow."""
         taken = {i for span in found for i in range(span.start, span.end)}
         sentence_starts = doc.user_data.get("sentence_starts", frozenset())
         out = []
         for _, _start, end, crit_end in matches_in_criteria(self.cues, doc):
             run: list[int] = []
             first_done = False
+            passed: int | None = None  # the first predicate passed over
             stop = min(crit_end, end + self.max_tokens)
             for i in range(end, stop + 1):
                 token = doc[i] if i < stop else None
@@ -300,7 +323,7 @@ class ConceptMatcher(_RuleFiles):
                     or i in sentence_starts
                     or token.text in (".", ";", ":", "(", ")", "[", "]")
                 )
-                content = (
+                word = (
                     token is not None
                     and not boundary
                     and not token.is_punct
@@ -308,9 +331,23 @@ class ConceptMatcher(_RuleFiles):
                     and any(ch.isalpha() for ch in token.text)
                     and token.lower_ not in self.skip
                     and token.lower_ not in self.stop
-                    and i not in taken
                 )
+                if word and not run and not first_done and token.lower_ in self.predicates:
+                    passed = i if passed is None else passed
+                    continue
+                content = word and i not in taken
                 if content:
+                    run.append(i)
+                    continue
+                if run and not first_done and token is not None and token.lower_ == "of":
+                    # "completion of the study", "events of hip dislocation": the concept
+                    # is the complement, the words before it are passed over
+                    passed = run[0] if passed is None else passed
+                    run = []
+                    continue
+                if token is not None and len(run) == 1 and self._modifies_next(doc, i, stop, taken):
+                    # "pelvic or bladder reconstructive surgery": a lone word coordinated
+                    # with the modifiers of a longer phrase shares its head
                     run.append(i)
                     continue
                 if run:
@@ -318,13 +355,64 @@ class ConceptMatcher(_RuleFiles):
                     taken.update(run)
                     run = []
                     first_done = True
+                elif token is not None and i in taken:
+                    first_done = True
                 if boundary:
                     break
                 if first_done and token is not None and token.lower_ not in self.coordinators:
                     # after the first target, only coordinated ones ("X or Y") follow
-                    if not (token.is_punct and token.text == ","):
+                    if not (token.is_punct and token.text == ",") and i not in taken:
                         break
+            if not first_done and passed is not None and passed not in taken:
+                out.append(Span(doc, passed, passed + 1, label="CONCEPT"))
+                taken.add(passed)
+        return out + self._targets_before(doc, taken)
+
+    def _targets_before(self, doc: Doc, taken: set[int]) -> list[Span]:
+        """For backward cues ("strong inducers of CYP3A4 are not permitted"): the run of
+        content words just before the cue, past auxiliaries ("is", "will be"), when no
+        lexicon entity ends there."""
+        sentence_starts = doc.user_data.get("sentence_starts", frozenset())
+        criterion_start = {}
+        for crit in doc.spans.get(CRITERIA, []):
+            criterion_start.update(dict.fromkeys(range(crit.start, crit.end), crit.start))
+        out = []
+        for _, start, _end, _crit_end in matches_in_criteria(self.back_cues, doc):
+            first = criterion_start.get(start, start)
+            i = start - 1
+            while i >= first and doc[i].lower_ in self.auxiliaries:
+                i -= 1
+            run: list[int] = []
+            while i >= first and len(run) < self.max_tokens:
+                token = doc[i]
+                if (
+                    i in taken
+                    or not any(ch.isalpha() for ch in token.text)
+                    or token.is_punct
+                    or token.lower_ in self.skip
+                    or token.lower_ in self.stop
+                ):
+                    break
+                run.append(i)
+                if i in sentence_starts:
+                    break
+                i -= 1
+            if run:
+                out.append(Span(doc, run[-1], run[0] + 1, label="CONCEPT"))
+                taken.update(run)
         return out
+
+    def _modifies_next(self, doc: Doc, i: int, stop: int, taken: set[int]) -> bool:
+        """Whether ``doc[i]`` is "or"/"and" directly followed by two or more content words."""
+        if doc[i].lower_ not in ("or", "and") or i + 2 >= stop:
+            return False
+        return all(
+            j not in taken
+            and doc[j].is_alpha
+            and doc[j].lower_ not in self.skip
+            and doc[j].lower_ not in self.stop
+            for j in (i + 1, i + 2)
+        )
 
     def _abbreviations(self, doc: Doc) -> list[Span]:
         if not Doc.has_extension("abbreviations"):

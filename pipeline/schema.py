@@ -100,6 +100,9 @@ class Criterion:
     origin: str = "text"  # "text", or the structured field it came from ("minimumAge", ...)
     temporal: list[dict[str, Any]] = field(default_factory=list)
     requirement: str | None = None  # "must_have" / "must_not_have": section x negation
+    # one record per negation cue: the cue and the entity it attaches to (its nearest target;
+    # the other entities in its scope are ``negated`` too, see ``Entity.cues``)
+    negations: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass(slots=True)

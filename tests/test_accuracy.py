@@ -61,4 +61,6 @@ def test_lct_temporal(lct_metrics):
 
 
 def test_lct_negation(lct_metrics):
-    assert lct_metrics["negation"]["f1"] >= 0.60
+    assert lct_metrics["negation"]["f1"] >= 0.65
+    # one target per cue, as LCT annotates
+    assert lct_metrics["negation"]["cue_target"]["f1"] >= 0.65

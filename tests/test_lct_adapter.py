@@ -132,7 +132,11 @@ def perfect_prediction(record: dict[str, Any]) -> dict[str, Any]:
     entities = [
         {**n["target"], "label": "x", "negated": True} for n in record["negations"] if n["target"]
     ]
-    return prediction(thresholds, entities, temporal)
+    pred = prediction(thresholds, entities, temporal)
+    pred["criteria"][0]["negations"] = [
+        {"cue": n["cue"], "target": n["target"]} for n in record["negations"] if n["target"]
+    ]
+    return pred
 
 
 def real_path() -> Path:
@@ -377,6 +381,24 @@ def test_negation_matching_on_hand_record() -> None:
     assert (neg["precision"], neg["recall"], neg["f1"]) == (0.5, 0.5, 0.5)
 
 
+def test_cue_target_pairs_score_one_target_per_cue() -> None:
+    """"No history of stroke or seizure": LCT links the cue to both targets here, so a cue
+    whose target is "stroke" finds one of two; a pair whose cue is elsewhere is a
+    cue+target miss but still a target hit."""
+    record = hand_record()
+    pred = prediction()
+    pred["criteria"][0]["negations"] = [
+        {"cue": {"start": 41, "end": 54}, "target": {"start": 55, "end": 61}},  # right
+        {"cue": {"start": 0, "end": 3}, "target": {"start": 65, "end": 72}},  # wrong cue
+        {"cue": {"start": 41, "end": 54}, "target": {"start": 17, "end": 26}},  # wrong target
+    ]
+    neg = score_predictions([record], {"NCT0": pred})["negation"]
+    target, pair = neg["cue_target"], neg["cue_pair"]
+    assert (target["found"], target["pred_evaluable"], target["pred_right"]) == (2, 3, 2)
+    assert (pair["found"], pair["pred_evaluable"], pair["pred_right"]) == (1, 3, 1)
+    assert neg["found"] == 0  # no entity is flagged negated: the entity reading is separate
+
+
 def test_missing_prediction_counts_as_empty() -> None:
     result = score_predictions([hand_record()], {})
     assert result["comparisons"]["all"]["recall_lenient"] == 0.0
@@ -473,8 +495,9 @@ def test_perfect_fake_predictor_on_real_records() -> None:
         assert m["support"] > 0, cat
         for key in ("recall_strict", "recall_direction", "recall_lenient", "precision_strict"):
             assert m[key] == 1.0, (cat, key)
-    assert result["negation"]["recall"] == 1.0
-    assert result["negation"]["precision"] == 1.0
+    for neg in (result["negation"], result["negation"]["cue_target"]):
+        assert neg["recall"] == neg["precision"] == 1.0
+    assert result["negation"]["cue_pair"]["recall"] == 1.0
 
 
 def test_real_records_penalise_a_dropped_unit() -> None:

@@ -1,0 +1,71 @@
+"""Cue-target pairs: which entity each negation cue attaches to.
+
+ConText (Harkema et al., J Biomed Inform 2009) negates every target in a cue's scope, and
+the flat ``Entity.negated`` flag keeps that reading: in "no history of depression or use of
+antidepressants" both concepts are negated, as a screening system needs. Annotated corpora
+(LCT, Chia) instead link each cue to one target, the phrase it governs, and reach the others
+through coordination. ``cue_targets`` gives that second view from the first: per cue, the
+negated entity nearest to it on the side the cue points to (after a forward cue such as
+"no", before a backward one such as "... is excluded").
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .schema import Entity
+
+NEGATION = "NEGATED_EXISTENCE"
+
+
+def _distance(cue: dict[str, Any], ent: Entity) -> tuple[int, int]:
+    """Characters between cue and entity; a following entity wins a tie ("no X" before
+    "Y is not")."""
+    if ent.start >= cue["end"]:
+        return ent.start - cue["end"], 0
+    if ent.end <= cue["start"]:
+        return cue["start"] - ent.end, 1
+    return 0, 0  # the cue is inside the entity ("non-smoker" as one concept)
+
+
+def _head(target: Entity, cue: dict[str, Any], scope: list[Entity]) -> Entity:
+    """After a forward cue, the last of the entities that directly follow one another: the
+    head of the phrase ("no food allergies" targets "allergies", "without first trimester
+    ultrasound" targets "ultrasound")."""
+    if target.start < cue["end"]:
+        return target
+    ordered = sorted(scope, key=lambda e: e.start)
+    for ent in ordered[ordered.index(target) + 1 :]:
+        if 0 <= ent.start - target.end <= 1:  # a space or a hyphen between them
+            target = ent
+    return target
+
+
+def cue_targets(entities: list[Entity]) -> list[dict[str, Any]]:
+    """One ``{"cue", "target", "scope"}`` record per negation cue, in text order."""
+    by_cue: dict[tuple[int, int], tuple[dict[str, Any], list[Entity]]] = {}
+    for ent in entities:
+        if not ent.negated:
+            continue
+        for cue in ent.cues:
+            if cue.get("category") != NEGATION:
+                continue
+            key = (cue["start"], cue["end"])
+            by_cue.setdefault(key, (cue, []))[1].append(ent)
+    out = []
+    for key in sorted(by_cue):
+        cue, scope = by_cue[key]
+        target = _head(min(scope, key=lambda e: _distance(cue, e)), cue, scope)
+        out.append(
+            {
+                "cue": {k: cue[k] for k in ("text", "start", "end", "rule", "category")},
+                "target": {
+                    "text": target.text,
+                    "start": target.start,
+                    "end": target.end,
+                    "label": target.label,
+                },
+                "scope": len(scope),
+            }
+        )
+    return out

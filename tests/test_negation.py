@@ -1,0 +1,101 @@
+"""Cue-target pairs (``pipeline.negation``) and the fallback targets they rest on, on
+hand-written criteria text: each case is a construct, not a document."""
+
+from __future__ import annotations
+
+import pytest
+
+import pipeline
+from pipeline.negation import cue_targets
+from pipeline.schema import Entity
+
+
+def pairs(line: str) -> list[tuple[str, str]]:
+    trial = pipeline.parse(f"Exclusion Criteria:\n* {line}\n")
+    (c,) = trial.criteria
+    return [(n["cue"]["text"].lower(), n["target"]["text"]) for n in c.negations]
+
+
+def negated(line: str) -> set[str]:
+    trial = pipeline.parse(f"Exclusion Criteria:\n* {line}\n")
+    (c,) = trial.criteria
+    return {e.text for e in c.entities if e.negated}
+
+
+@pytest.mark.parametrize(
+    "line, cue, target",
+    [
+        # the cue governs the object of its verb, not the verb
+        ("Unable to perform the pulmonary function tests", "unable to", "pulmonary function tests"),
+        ("Inability to comply with study visits", "inability to", "study visits"),
+        ("Patients who do not speak Portuguese", "do not", "Portuguese"),
+        ("Not participating in another interventional study", "not", "interventional study"),
+        # a verb with nothing after it is the target itself
+        ("Inability to swallow", "inability to", "swallow"),
+        # "X of Y": the complement is the concept
+        ("Without a definite diagnosis of gout", "without", "gout"),
+        ("Preclude completion of the exercise programme", "preclude", "exercise programme"),
+        # a lexicon concept is the first target; the nearest one wins
+        ("No history of myocardial infarction or stroke", "no history of", "myocardial infarction"),
+        # backward cue with an unknown concept before it
+        ("Herbal remedies are not permitted", "are not permitted", "Herbal remedies"),
+    ],
+)
+def test_each_cue_attaches_to_its_target(line, cue, target):
+    assert (cue, target) in pairs(line), pairs(line)
+
+
+def test_coordinated_modifiers_share_the_head():
+    """"pelvic or bladder reconstructive surgery": the cue's target is the head, and the
+    coordinated modifiers stay one negated phrase rather than a target "pelvic"."""
+    line = "No history of pelvic or bladder reconstructive surgery"
+    assert pairs(line) == [("no history of", "surgery")]
+    assert "pelvic" not in negated(line)
+
+
+def test_every_concept_in_scope_stays_negated():
+    """The pair names one target; screening still needs every negated concept."""
+    got = negated("No history of myocardial infarction or stroke")
+    assert {"myocardial infarction", "stroke"} <= got
+    assert pairs("No history of myocardial infarction or stroke") == [
+        ("no history of", "myocardial infarction")
+    ]
+
+
+def test_verbs_are_not_targets_when_an_object_follows():
+    assert "perform" not in negated("Unable to perform the pulmonary function tests")
+
+
+def entity(text: str, start: int, cue: tuple[int, int], negated: bool = True) -> Entity:
+    return Entity(
+        text=text,
+        label="CONCEPT",
+        start=start,
+        end=start + len(text),
+        negated=negated,
+        cues=[
+            {
+                "category": "NEGATED_EXISTENCE",
+                "text": "no",
+                "start": cue[0],
+                "end": cue[1],
+                "rule": "no",
+            }
+        ],
+    )
+
+
+def test_cue_targets_prefers_the_following_entity_and_the_phrase_head():
+    # "no food allergies": adjacent entities, the last is the head
+    food, allergies = entity("food", 3, (0, 2)), entity("allergies", 8, (0, 2))
+    (pair,) = cue_targets([allergies, food])
+    assert pair["target"]["text"] == "allergies"
+    assert pair["scope"] == 2
+    # "X ... no Y": a following entity beats an equally near one before the cue
+    before, after = entity("asthma", 0, (8, 10)), entity("eczema", 11, (8, 10))
+    (pair,) = cue_targets([before, after])
+    assert pair["target"]["text"] == "eczema"
+
+
+def test_cue_targets_ignores_entities_that_are_not_negated():
+    assert cue_targets([entity("stroke", 3, (0, 2), negated=False)]) == []
