@@ -250,6 +250,7 @@ class ConceptMatcher(_RuleFiles):
         self.coordinators = frozenset(w.lower() for w in body["coordinators"])
         self.predicates = frozenset(w.lower() for w in body["predicates"])
         self.auxiliaries = frozenset(w.lower() for w in body["auxiliaries"])
+        self.function_words = self.skip | self.stop
         rules = load_rule_file(self.files["context_rules.json"], "context_rules")
         cues = sorted(
             {
@@ -339,7 +340,7 @@ class ConceptMatcher(_RuleFiles):
                 if content:
                     run.append(i)
                     continue
-                if run and not first_done and token is not None and token.lower_ == "of":
+                if len(run) == 1 and not first_done and self._of_follows(doc, i, stop):
                     # "completion of the study", "events of hip dislocation": the concept
                     # is the complement, the words before it are passed over
                     passed = run[0] if passed is None else passed
@@ -403,16 +404,26 @@ class ConceptMatcher(_RuleFiles):
         return out
 
     def _modifies_next(self, doc: Doc, i: int, stop: int, taken: set[int]) -> bool:
-        """Whether ``doc[i]`` is "or"/"and" directly followed by two or more content words."""
+        """Whether ``doc[i]`` is "or"/"and" followed by a content word and then another
+        content word or a lexicon entity ("refractive or ocular surgery")."""
         if doc[i].lower_ not in ("or", "and") or i + 2 >= stop:
             return False
-        return all(
-            j not in taken
-            and doc[j].is_alpha
-            and doc[j].lower_ not in self.skip
-            and doc[j].lower_ not in self.stop
-            for j in (i + 1, i + 2)
-        )
+
+        def word(j: int) -> bool:
+            token = doc[j]
+            return token.is_alpha and token.lower_ not in self.function_words
+
+        return i + 1 not in taken and word(i + 1) and (i + 2 in taken or word(i + 2))
+
+    def _of_follows(self, doc: Doc, i: int, stop: int) -> bool:
+        """Whether "of" comes next, past skip words ("evidence of", "of the")."""
+        for j in range(i, stop):
+            lower = doc[j].lower_
+            if lower == "of":
+                return True
+            if lower not in self.skip:
+                return False
+        return False
 
     def _abbreviations(self, doc: Doc) -> list[Span]:
         if not Doc.has_extension("abbreviations"):

@@ -382,7 +382,7 @@ def test_negation_matching_on_hand_record() -> None:
 
 
 def test_cue_target_pairs_score_one_target_per_cue() -> None:
-    """"No history of stroke or seizure": LCT links the cue to both targets here, so a cue
+    """ "No history of stroke or seizure": LCT links the cue to both targets here, so a cue
     whose target is "stroke" finds one of two; a pair whose cue is elsewhere is a
     cue+target miss but still a target hit."""
     record = hand_record()

@@ -37,7 +37,14 @@ def negated(line: str) -> set[str]:
         ("Preclude completion of the exercise programme", "preclude", "exercise programme"),
         # a lexicon concept is the first target; the nearest one wins
         ("No history of myocardial infarction or stroke", "no history of", "myocardial infarction"),
-        # backward cue with an unknown concept before it
+        # backward cue with an unknown concept before it, across a hyphen
+        ("Biologic-naive patients", "naive", "Biologic"),
+        ("Colonoscopy is not possible", "is not possible", "Colonoscopy"),
+        ("Multifetal gestations are not eligible", "are not eligible", "Multifetal gestations"),
+        # newly general cues
+        ("Discontinuation of budesonide", "discontinuation of", "budesonide"),
+        ("Insufficient knowledge of the Dutch language", "insufficient", "Dutch language"),
+        # the backward cue before it
         ("Herbal remedies are not permitted", "are not permitted", "Herbal remedies"),
     ],
 )
@@ -46,7 +53,7 @@ def test_each_cue_attaches_to_its_target(line, cue, target):
 
 
 def test_coordinated_modifiers_share_the_head():
-    """"pelvic or bladder reconstructive surgery": the cue's target is the head, and the
+    """ "pelvic or bladder reconstructive surgery": the cue's target is the head, and the
     coordinated modifiers stay one negated phrase rather than a target "pelvic"."""
     line = "No history of pelvic or bladder reconstructive surgery"
     assert pairs(line) == [("no history of", "surgery")]
@@ -60,6 +67,22 @@ def test_every_concept_in_scope_stays_negated():
     assert pairs("No history of myocardial infarction or stroke") == [
         ("no history of", "myocardial infarction")
     ]
+
+
+@pytest.mark.parametrize(
+    "line, concept",
+    [
+        ("Use of non-steroidal anti-inflammatory drugs", "anti-inflammatory drugs"),
+        ("Non-surgical periodontal treatment in the last 6 months", "periodontal treatment"),
+        ("Triple negative breast cancer", "breast cancer"),
+        ("Women of childbearing potential must have a negative pregnancy test", "Women"),
+    ],
+)
+def test_compound_terms_are_not_negations(line, concept):
+    """ "non-steroidal", "triple negative", "a negative pregnancy test" name a kind of thing
+    (or a required result); nothing is absent."""
+    got = negated(line)
+    assert not any(concept.lower() in text.lower() for text in got), got
 
 
 def test_verbs_are_not_targets_when_an_object_follows():
