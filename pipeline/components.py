@@ -242,7 +242,15 @@ class ConceptMatcher(_RuleFiles):
             path,
             "targets",
             body,
-            ("skip", "stop", "max_tokens", "coordinators", "predicates", "auxiliaries"),
+            (
+                "skip",
+                "stop",
+                "max_tokens",
+                "coordinators",
+                "predicates",
+                "auxiliaries",
+                "one_word_cues",
+            ),
         )
         self.skip = frozenset(w.lower() for w in body["skip"])
         self.stop = frozenset(w.lower() for w in body["stop"])
@@ -251,6 +259,7 @@ class ConceptMatcher(_RuleFiles):
         self.predicates = frozenset(w.lower() for w in body["predicates"])
         self.auxiliaries = frozenset(w.lower() for w in body["auxiliaries"])
         self.function_words = self.skip | self.stop
+        self.one_word_cues = frozenset(w.lower() for w in body["one_word_cues"])
         rules = load_rule_file(self.files["context_rules.json"], "context_rules")
         cues = sorted(
             {
@@ -312,7 +321,9 @@ class ConceptMatcher(_RuleFiles):
         taken = {i for span in found for i in range(span.start, span.end)}
         sentence_starts = doc.user_data.get("sentence_starts", frozenset())
         out = []
-        for _, _start, end, crit_end in matches_in_criteria(self.cues, doc):
+        for _, start, end, crit_end in matches_in_criteria(self.cues, doc):
+            # "non-metastatic basal cell cancer" negates "metastatic", not the cancer
+            one_word = doc[start:end].text.lower() in self.one_word_cues
             run: list[int] = []
             first_done = False
             passed: int | None = None  # the first predicate passed over
@@ -337,13 +348,24 @@ class ConceptMatcher(_RuleFiles):
                     passed = i if passed is None else passed
                     continue
                 content = word and i not in taken
-                if content:
+                if content and not (one_word and run):
                     run.append(i)
                     continue
                 if len(run) == 1 and not first_done and self._of_follows(doc, i, stop):
                     # "completion of the study", "events of hip dislocation": the concept
                     # is the complement, the words before it are passed over
                     passed = run[0] if passed is None else passed
+                    run = []
+                    continue
+                if (
+                    len(run) == 1
+                    and token is not None
+                    and token.lower_ in ("or", "and")
+                    and i + 1 in taken
+                    and not first_done
+                ):
+                    # "liver or renal dysfunction": the lone word modifies the concept's
+                    # head, which the lexicon found; it is not a concept of its own
                     run = []
                     continue
                 if token is not None and len(run) == 1 and self._modifies_next(doc, i, stop, taken):

@@ -60,6 +60,17 @@ def test_coordinated_modifiers_share_the_head():
     assert "pelvic" not in negated(line)
 
 
+def test_non_prefix_negates_one_word():
+    """"non-metastatic basal cell carcinoma" is a carcinoma: only "metastatic" is negated."""
+    assert pairs("Non-metastatic basal cell carcinoma") == [("non", "metastatic")]
+
+
+def test_lone_modifier_before_a_lexicon_concept_is_not_a_target():
+    line = "Without liver or renal failure"
+    assert "liver" not in negated(line)
+    assert pairs(line) == [("without", "renal failure")]
+
+
 def test_every_concept_in_scope_stays_negated():
     """The pair names one target; screening still needs every negated concept."""
     got = negated("No history of myocardial infarction or stroke")
