@@ -41,6 +41,8 @@ def negated(line: str) -> set[str]:
         ("Biologic-naive patients", "naive", "Biologic"),
         ("Colonoscopy is not possible", "is not possible", "Colonoscopy"),
         ("Multifetal gestations are not eligible", "are not eligible", "Multifetal gestations"),
+        # a negated history: the longer cue wins over "prior history of" (historical)
+        ("No prior history of tuberculosis", "no prior history of", "tuberculosis"),
         # newly general cues
         ("Discontinuation of budesonide", "discontinuation of", "budesonide"),
         ("Insufficient knowledge of the Dutch language", "insufficient", "Dutch language"),
@@ -61,7 +63,7 @@ def test_coordinated_modifiers_share_the_head():
 
 
 def test_non_prefix_negates_one_word():
-    """"non-metastatic basal cell carcinoma" is a carcinoma: only "metastatic" is negated."""
+    """ "non-metastatic basal cell carcinoma" is a carcinoma: only "metastatic" is negated."""
     assert pairs("Non-metastatic basal cell carcinoma") == [("non", "metastatic")]
 
 
