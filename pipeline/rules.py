@@ -97,4 +97,5 @@ def rule_file_keys() -> dict[str, str]:
         "targets.json": "targets",
         "temporal.json": "temporal",
         "modifiers.json": "modifiers",
+        "screening.json": "screening",
     }

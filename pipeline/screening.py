@@ -23,7 +23,8 @@ Missing data give ``unknown``, never a silent met or not met, and the rules belo
   unit. ULN/LLN limits use the Observation's own reference range.
 * A criterion without thresholds is met only when its first sentence names a condition, drug
   or procedure of the record in a plain statement (no exception, allergy, negation, severity
-  or time qualifier the record cannot confirm); otherwise it is unknown.
+  or time qualifier the record cannot confirm); otherwise it is unknown. These text cues are
+  word lists and patterns in ``patterns/screening.json``, loaded on first use.
 
 Plain data only: this module must not import spaCy.
 """
@@ -36,15 +37,16 @@ import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from datetime import date, timedelta
-from functools import lru_cache
+from functools import cache, lru_cache
 from itertools import pairwise
 from pathlib import Path
 from typing import Any, Literal
 
 from . import units
 from .analytes import Analyte, load_analytes
-from .errors import InputError, UnitError
+from .errors import InputError, PatternError, UnitError
 from .patient import ClinicalRecord, Lab, Patient, read_patient
+from .rules import compile_all, compile_regex, load_rule_file, patterns_path, require
 from .schema import Criterion, Threshold, Trial
 
 Truth = bool | None
@@ -230,10 +232,6 @@ class ThresholdPlan:
     examples: bool = False
 
 
-_CONJUNCTION = re.compile(r"\band/or\b|\band\b|\bor\b", re.I)
-_EXAMPLES = re.compile(r"\be\.g\.|\bsuch as\b|\bfor example\b|\bincluding\b", re.I)
-
-
 def threshold_plan(criterion: Criterion) -> ThresholdPlan | None:
     """The combination of a criterion's thresholds, or None when it has none."""
     if not criterion.thresholds:
@@ -258,7 +256,7 @@ def _introduced_as_examples(criterion: Criterion, first: Threshold) -> bool:
     if criterion.start is None:
         return False
     head = criterion.text[: max(0, first.start - criterion.start)]
-    return bool(_EXAMPLES.search(head))
+    return bool(default_cues().examples.search(head))
 
 
 def _group(criterion: Criterion, thresholds: list[Threshold]) -> ThresholdGroup:
@@ -290,7 +288,7 @@ def _connector(criterion: Criterion, a: Threshold, b: Threshold) -> str:
     lo = a.end - criterion.start
     hi = (b.start if b.start >= a.end else b.end) - criterion.start
     between = criterion.text[lo:hi] if 0 <= lo <= hi <= len(criterion.text) else ""
-    words = [w.lower() for w in _CONJUNCTION.findall(between)]
+    words = [w.lower() for w in default_cues().conjunction.findall(between)]
     return "or" if words and words[-1] in ("or", "and/or") else "and"
 
 
@@ -348,39 +346,87 @@ def _disjoint(limits: list[Threshold]) -> bool:
 
 # --- Text evidence cues -------------------------------------------------------------------------
 
-# A record name after these words is not what the statement asserts ("hypersensitivity to X",
-# "treatments for X", "other than X", "refractory to X").
-_DOUBT = re.compile(
-    r"\b(?:other than|except\w*|excluding|unless|hypersensitiv\w*|allerg\w*|intoleran\w*"
-    r"|contraindicat\w*|refractory|resistan\w*|progress\w*|respon\w*|fail\w*|for|family"
-    r"|suspect\w*|risk|absorption|prophyla\w*|washout)\b",
-    re.I,
-)
-_NEGATION = re.compile(
-    r"\b(?:no|not|non|without|never|free of|absen\w*|negative|neither|nor|lack\w*)\b", re.I
-)
-# Qualifiers the record must state itself for the mention to count.
-_QUALIFIER = re.compile(
-    r"\b(?:uncontrolled|poorly controlled|severe|significant|symptomatic|unstable|acute"
-    r"|chronic|refractory|relapsed|relapsing|resistant|progressive|advanced|metastatic"
-    r"|high[- ]risk|standard[- ]risk|low[- ]risk|recent|untreated|primary|secondary)\b",
-    re.I,
-)
-_CURRENT = re.compile(
-    r"\b(?:active|current(?:ly)?|ongoing|concomitant|concurrent|receiving)\b", re.I
-)
-_TIME_WINDOW = re.compile(
-    r"\bwithin\b|\b(?:last|past|preceding|previous)\s+(?:\d+\s*)?(?:days?|weeks?|months?|years?)\b"
-    r"|\b(?:\d+|one|two|three|four|five|six|seven|eight|nine|ten|twelve)\s*"
-    r"(?:days?|weeks?|months?|years?)\b",
-    re.I,
-)
-_SENTENCE_END = re.compile(r"(?<!e\.g)(?<!i\.e)\.\s+(?=[A-Z(])")
+
+@dataclass(frozen=True, slots=True)
+class ScreeningCues:
+    """The word cues of ``patterns/screening.json``; its descriptions say what each one is for."""
+
+    conjunction: re.Pattern[str]
+    examples: re.Pattern[str]
+    doubt: re.Pattern[str]
+    negation: re.Pattern[str]
+    qualifier: re.Pattern[str]
+    current: re.Pattern[str]
+    time_window: re.Pattern[str]
+    sentence_end: re.Pattern[str]
+
+
+_WORD_LISTS = ("conjunction", "examples", "doubt", "negation", "qualifier", "current")
+_WORD_CHAR = re.compile(r"\w")
+
+
+def load_screening_cues(path: Path | None = None) -> ScreeningCues:
+    """Read and validate a screening rule file (by default ``patterns/screening.json``)."""
+    path = path or patterns_path("screening.json")
+    body = load_rule_file(path, "screening")
+    require(path, "screening", body, ScreeningCues.__slots__)
+    values = {
+        name: compile_regex(
+            path, f"{name}.words", _word_alternation(path, name, _entry(path, body, name, "words"))
+        )
+        for name in _WORD_LISTS
+    }
+    windows = compile_all(
+        path, "time_window.patterns", _entry(path, body, "time_window", "patterns")
+    )
+    values["time_window"] = compile_regex(
+        path, "time_window.patterns", "|".join(p.pattern for p in windows)
+    )
+    end = _entry(path, body, "sentence_end", "pattern")
+    values["sentence_end"] = compile_regex(path, "sentence_end.pattern", end)
+    return ScreeningCues(**values)
+
+
+def _entry(path: Path, body: dict[str, Any], name: str, key: str) -> Any:
+    """The ``key`` value of entry ``name``, which must also explain itself in a description."""
+    entry = body[name]
+    if not isinstance(entry, dict):
+        raise PatternError(f"{path}: rule {name!r}: expected an object, got {entry!r}")
+    require(path, name, entry, ("description", key))
+    return entry[key]
+
+
+def _word_alternation(path: Path, name: str, words: Any) -> str:
+    """One regex alternative per word or phrase, whole words only; "stem*" ends in any letters."""
+    if not isinstance(words, list) or not words:
+        raise PatternError(
+            f"{path}: rule '{name}.words': expected a non-empty list of words, got {words!r}"
+        )
+    alternatives = []
+    for i, word in enumerate(words):
+        stem = isinstance(word, str) and word.endswith("*")
+        core = word[:-1] if stem else word
+        if not isinstance(core, str) or not core or core != core.strip() or "*" in core:
+            raise PatternError(
+                f"{path}: rule '{name}.words[{i}]': expected a word or phrase "
+                f"(with '*' only at its end), got {word!r}"
+            )
+        # \b only next to a word character: "e.g." ends in a full stop, not in a word
+        before = r"\b" if _WORD_CHAR.match(core[0]) else ""
+        after = r"\b" if _WORD_CHAR.match(core[-1]) else ""
+        alternatives.append(before + re.escape(core) + (r"\w*" if stem else "") + after)
+    return "|".join(alternatives)
+
+
+@cache
+def default_cues() -> ScreeningCues:
+    """The shipped cues, loaded once per process on first use."""
+    return load_screening_cues()
 
 
 def first_sentence(text: str) -> str:
     """The statement proper: later sentences of an item are mostly permissions or notes."""
-    match = _SENTENCE_END.search(text)
+    match = default_cues().sentence_end.search(text)
     return text[: match.start()] if match else text
 
 
@@ -961,22 +1007,23 @@ class _Screener:
         """Why a mention is not evidence that the statement holds, or None when it is."""
         prefix = sentence[:position]
         names = " ".join(record.names).lower()
-        cue = _DOUBT.search(prefix)
+        cues = default_cues()
+        cue = cues.doubt.search(prefix)
         if cue:
             return f"the criterion names it after {cue.group()!r}"
-        negation = _NEGATION.search(prefix)
+        negation = cues.negation.search(prefix)
         if negation and not c.negated:
             return f"the criterion names it after {negation.group()!r}"
-        qualifiers = [q.group() for q in _QUALIFIER.finditer(sentence)]
+        qualifiers = [q.group() for q in cues.qualifier.finditer(sentence)]
         unstated = [q for q in qualifiers if q.lower() not in names]
         if unstated:
             return (
                 f"the criterion requires it to be {unstated[0]!r}, which the record does not state"
             )
-        if _CURRENT.search(sentence) and record.active is not True:
+        if cues.current.search(sentence) and record.active is not True:
             status = record.status or "without status"
             return f"the criterion asks for a current one and the record is {status}"
-        if _TIME_WINDOW.search(sentence):
+        if cues.time_window.search(sentence):
             return self._window_doubt(c, record)
         return None
 

@@ -82,6 +82,7 @@ class StructureRules:
     statement_negation: tuple[re.Pattern[str], ...]
     inline_exception: re.Pattern[str]
     measurement: re.Pattern[str]
+    sentence_end: re.Pattern[str]
 
 
 def load_section_rules(path: Path | None = None) -> SectionRules:
@@ -110,7 +111,15 @@ def load_structure_rules(path: Path | None = None) -> StructureRules:
     body = load_rule_file(path, "structure")
     keys = StructureRules.__slots__
     require(path, "structure", body, keys)
-    single = ("bullet", "intro", "chain_or", "chain_and", "inline_exception", "measurement")
+    single = (
+        "bullet",
+        "intro",
+        "chain_or",
+        "chain_and",
+        "inline_exception",
+        "measurement",
+        "sentence_end",
+    )
     values = {
         k: compile_regex(path, k, body[k]) if k in single else compile_all(path, k, body[k])
         for k in keys
@@ -310,12 +319,9 @@ def _add(
     )
 
 
-_SENTENCE_END = re.compile(r"[.;]\s+(?=[A-Z(])")
-
-
-def first_sentence(text: str) -> str:
+def first_sentence(text: str, rules: StructureRules | None = None) -> str:
     """The text up to its first sentence break: where a statement's main clause lives."""
-    m = _SENTENCE_END.search(text)
+    m = (rules or default_rules()[1]).sentence_end.search(text)
     return text[: m.start()] if m else text
 
 
@@ -367,7 +373,8 @@ def build_tree(region: _Region, rules: StructureRules) -> list[Statement]:
             stmt.parent = parent
             out[parent].children.append(idx)
             if mode[parent] in ("note", "except") or (
-                mode[parent] == "normal" and _any(rules.exception_item, first_sentence(item.text))
+                mode[parent] == "normal"
+                and _any(rules.exception_item, first_sentence(item.text, rules))
             ):
                 stmt.exception = True
         out.append(stmt)

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from pipeline import segment, thresholds
+from pipeline import screening, segment, thresholds
 from pipeline.concepts import load_concept_file, load_concepts
 from pipeline.errors import PatternError
 from pipeline.rules import PATTERNS_DIR, load_rule_file, rule_file_keys
@@ -29,6 +29,7 @@ def test_loaders_accept_the_shipped_files():
     segment.load_section_rules()
     segment.load_structure_rules()
     thresholds.load_comparator_rules()
+    screening.load_screening_cues()
     assert len(load_concepts()) > 500
 
 
@@ -56,6 +57,58 @@ def test_missing_key_is_reported(tmp_path):
     bad.write_text(json.dumps({"structure": {"bullet": "x"}}))
     with pytest.raises(PatternError, match="missing key"):
         segment.load_structure_rules(bad)
+
+
+def _drop_doubt(body):
+    del body["doubt"]
+
+
+def _drop_description(body):
+    del body["current"]["description"]
+
+
+def _bad_window(body):
+    body["time_window"]["patterns"][1] = "(unclosed"
+
+
+def _bad_sentence_end(body):
+    body["sentence_end"]["pattern"] = "[.;"
+
+
+def _empty_word(body):
+    body["qualifier"]["words"][2] = ""
+
+
+def _star_inside_word(body):
+    body["doubt"]["words"][4] = "hyper*sensitive"
+
+
+def _words_not_a_list(body):
+    body["negation"]["words"] = "no"
+
+
+@pytest.mark.parametrize(
+    ("break_it", "expected"),
+    [
+        (_drop_doubt, ["rule 'screening'", "missing key(s) doubt"]),
+        (_drop_description, ["rule 'current'", "missing key(s) description"]),
+        (_bad_window, ["time_window.patterns[1]", "(unclosed"]),
+        (_bad_sentence_end, ["sentence_end.pattern", "[.;"]),
+        (_empty_word, ["qualifier.words[2]", "''"]),
+        (_star_inside_word, ["doubt.words[4]", "hyper*sensitive"]),
+        (_words_not_a_list, ["negation.words", "'no'"]),
+    ],
+    ids=lambda v: getattr(v, "__name__", ""),
+)
+def test_bad_screening_file_names_file_entry_and_value(tmp_path, break_it, expected):
+    data = json.loads((PATTERNS_DIR / "screening.json").read_text(encoding="utf-8"))
+    break_it(data["screening"])
+    bad = tmp_path / "screening.json"
+    bad.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(PatternError) as info:
+        screening.load_screening_cues(bad)
+    message = str(info.value)
+    assert str(bad) in message and all(part in message for part in expected), message
 
 
 def test_wrong_top_level_key(tmp_path):

@@ -424,11 +424,39 @@ def test_conditions_and_drugs_named_plainly_are_met_by_evidence():
         ("Hypertension within 6 months", {"text": "Hypertension", "date": "2025-05-01"}, "unknown"),
         ("No hypertension", {"text": "Hypertension"}, "unknown"),
         ("Stroke. Hypertension is allowed", {"text": "Hypertension"}, "unknown"),
+        ("Vascular disease, e.g. Hypertension", {"text": "Hypertension"}, "met"),
+        ("High-risk hypertension", {"text": "High-risk hypertension", "status": "active"}, "met"),
     ],
 )
 def test_mentions_count_only_as_plain_statements(text, record, status):
     trial = Trial("t", [criterion("c1", "exclusion", text=text)])
     assert status_of(trial, {"conditions": [record]}) == status
+
+
+HYPERTENSION = {"text": "Hypertension", "status": "active"}
+
+
+@pytest.mark.parametrize(
+    ("text", "record", "because"),
+    [
+        ("Hypersensitivity to heparin", {"text": "Heparin"}, "after 'Hypersensitivity'"),
+        ("Allergic to heparin", {"text": "Heparin"}, "after 'Allergic'"),
+        ("Medication for hypertension", HYPERTENSION, "after 'for'"),
+        ("Free of hypertension", HYPERTENSION, "after 'Free of'"),
+        ("Poorly controlled hypertension", HYPERTENSION, "to be 'Poorly controlled'"),
+        ("Hypertension, high risk", HYPERTENSION, "to be 'high risk'"),
+        (
+            "Currently treated hypertension",
+            {"text": "Hypertension", "status": "resolved"},
+            "current",
+        ),
+        ("Hypertension in the past 2 years", {"text": "Hypertension"}, "time window"),
+    ],
+)
+def test_text_cues_of_the_rule_file_say_why_a_mention_is_not_evidence(text, record, because):
+    trial = Trial("t", [criterion("c1", "exclusion", text=text)])
+    (result,) = screen(trial, {"conditions": [record]}, on=ON).criteria
+    assert result.status == "unknown" and because in result.reason
 
 
 def test_a_negated_statement_naming_a_record_is_not_met():

@@ -112,10 +112,17 @@ def test_chain_of_or_items_ends_after_the_last_link():
     assert got[0][3] == "or"
 
 
-def test_first_sentence():
-    assert first_sentence("Hemoglobin ≥ 8 g/dL. Transfusions are permitted.") == (
-        "Hemoglobin ≥ 8 g/dL"
-    )
+@pytest.mark.parametrize(
+    ("text", "first"),
+    [
+        ("Hemoglobin ≥ 8 g/dL. Transfusions are permitted.", "Hemoglobin ≥ 8 g/dL"),
+        ("Prior stroke; (TIA excluded)", "Prior stroke"),
+        ("Hemoglobin ≥ 8 g/dL. transfusions allowed", "Hemoglobin ≥ 8 g/dL. transfusions allowed"),
+    ],
+)
+def test_first_sentence(text, first):
+    # the sentence break of structure.json is case-sensitive: a new sentence starts with a capital
+    assert first_sentence(text) == first
 
 
 def test_page_chrome_is_not_criteria(seed_texts):
