@@ -23,8 +23,10 @@ ids ``c1``, ``c2``, ..., each threshold attached to the criterion whose span con
 
 from __future__ import annotations
 
+import argparse
 import json
 import re
+import sys
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -432,3 +434,76 @@ def _attach(
         warnings.append(f"{ann_id} ({key[:-1]} at {item['start']}-{item['end']}): in no criterion")
         return
     best.setdefault(key, []).append(item)
+
+
+# --- command line -----------------------------------------------------------------------------
+
+
+def register_brat(sub: Any) -> None:
+    """``eligibility brat export|import``: pre-annotations for annotators, and back to gold."""
+    p = sub.add_parser("brat", help="export predictions to brat, or import brat files as gold")
+    actions = p.add_subparsers(dest="brat_action", required=True)
+    exp = actions.add_parser("export", help="parse trial files and write brat .txt/.ann pairs")
+    exp.add_argument("inputs", nargs="+", help="criteria .txt or API v2 study .json files, folders")
+    exp.add_argument("-o", "--output", required=True, help="brat folder to write")
+    exp.add_argument(
+        "--entities",
+        choices=("negated", "all", "none"),
+        default="negated",
+        help="which entities to pre-annotate (default: negated ones)",
+    )
+    exp.set_defaults(func=cmd_brat_export)
+    imp = actions.add_parser("import", help="read brat .txt/.ann pairs as gold JSON files")
+    imp.add_argument("folder", help="folder with .txt/.ann pairs")
+    imp.add_argument("-o", "--output", required=True, help="folder for the gold JSON files")
+    imp.set_defaults(func=cmd_brat_import)
+
+
+def _trial_files(inputs: list[str]) -> Iterator[Path]:
+    for name in inputs:
+        path = Path(name)
+        if path.is_dir():
+            yield from sorted(p for p in path.iterdir() if p.suffix in (".txt", ".json"))
+        else:
+            yield path
+
+
+def cmd_brat_export(args: argparse.Namespace) -> int:
+    """One .txt/.ann pair per trial file (criteria text, or an API v2 study as JSON); a file
+    that fails is reported and the others go on."""
+    import pipeline
+
+    written = failed = 0
+    for path in _trial_files(args.inputs):
+        try:
+            raw = path.read_text(encoding="utf-8")
+            if path.suffix == ".json":
+                trial = pipeline.parse_study(json.loads(raw))
+            else:
+                trial = pipeline.parse(raw, trial_id=path.stem)
+        except (OSError, ValueError, pipeline.EligibilityError) as exc:
+            print(f"error: {path}: {exc}", file=sys.stderr)
+            failed += 1
+            continue
+        export_brat(trial.to_dict(), trial.source_text, args.output, entities=args.entities)
+        written += 1
+    print(f"brat: {written} trial(s) written to {args.output}, {failed} failed", file=sys.stderr)
+    return 1 if failed else 0
+
+
+def cmd_brat_import(args: argparse.Namespace) -> int:
+    folder, out = Path(args.folder), Path(args.output)
+    pairs = [(t, t.with_suffix(".ann")) for t in sorted(folder.glob("*.txt"))]
+    pairs = [(t, a) for t, a in pairs if a.exists()]
+    if not pairs:
+        print(f"error: no .txt/.ann pairs in {folder}", file=sys.stderr)
+        return 2
+    out.mkdir(parents=True, exist_ok=True)
+    for txt, ann in pairs:
+        gold = import_brat(txt, ann)
+        target = out / f"{txt.stem}.json"
+        target.write_text(json.dumps(gold, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+        for warning in gold.get("import_warnings", []):
+            print(f"warning: {txt.name}: {warning}", file=sys.stderr)
+    print(f"brat: {len(pairs)} gold file(s) written to {out}", file=sys.stderr)
+    return 0

@@ -142,3 +142,43 @@ def test_note_round_trips_json_values_and_accepts_bare_text() -> None:
 def test_spans_across_line_breaks_become_fragments() -> None:
     text = "ab\ncd\n\nef"
     assert list(fragments(text, 0, len(text))) == [(0, 2), (3, 5), (7, 9)]
+
+
+def test_cli_exports_predictions_and_imports_them_as_gold(tmp_path: Path, capsys) -> None:
+    """`eligibility brat export` pre-annotates seed text and an API v2 study; `brat import`
+    turns the (corrected) pairs back into gold files; a bad file is reported, the rest go on."""
+    from pipeline.cli import main
+
+    seed = CORPUS / "seeds" / "001_2342a196f04e89cb.txt"
+    study = Path(__file__).parent / "data" / "NCT04270409.json"
+    bad = tmp_path / "bad.json"
+    bad.write_text("{not json", encoding="utf-8")
+    brat_dir, gold_dir = tmp_path / "brat", tmp_path / "gold"
+    code = main(["brat", "export", str(seed), str(study), str(bad), "-o", str(brat_dir)])
+    err = capsys.readouterr().err
+    assert code == 1 and "bad.json" in err and "2 trial(s) written" in err
+    assert sorted(p.name for p in brat_dir.glob("*.ann")) == [
+        "001_2342a196f04e89cb.ann",
+        "NCT04270409.ann",
+    ]
+    assert main(["brat", "import", str(brat_dir), "-o", str(gold_dir)]) == 0
+    back = load_gold(gold_dir)
+    assert set(back) == {"001_2342a196f04e89cb", "NCT04270409"}
+    # the exported statements and thresholds come back as gold with the same spans
+    import pipeline
+
+    pred = pipeline.parse(seed.read_text(encoding="utf-8"), trial_id=seed.stem).to_dict()
+    got = back["001_2342a196f04e89cb"]
+    assert [(c["start"], c["end"]) for c in got["criteria"]] == [
+        (c["start"], c["end"]) for c in pred["criteria"] if c["start"] is not None
+    ]
+    assert sum(len(c["thresholds"]) for c in got["criteria"]) == sum(
+        len(c["thresholds"]) for c in pred["criteria"] if c["start"] is not None
+    )
+
+
+def test_cli_import_of_an_empty_folder_fails_clearly(tmp_path: Path, capsys) -> None:
+    from pipeline.cli import main
+
+    assert main(["brat", "import", str(tmp_path), "-o", str(tmp_path / "out")]) == 2
+    assert "no .txt/.ann pairs" in capsys.readouterr().err
