@@ -11,6 +11,7 @@ character offset on the Doc is an offset into the caller's string.
 from __future__ import annotations
 
 import shutil
+from bisect import bisect_right
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -395,13 +396,14 @@ class ConceptMatcher(_RuleFiles):
         """For backward cues ("strong inducers of CYP3A4 are not permitted"): the run of
         content words just before the cue, past auxiliaries ("is", "will be"), when no
         lexicon entity ends there."""
+        matches = matches_in_criteria(self.back_cues, doc)
+        if not matches:
+            return []
         sentence_starts = doc.user_data.get("sentence_starts", frozenset())
-        criterion_start = {}
-        for crit in doc.spans.get(CRITERIA, []):
-            criterion_start.update(dict.fromkeys(range(crit.start, crit.end), crit.start))
+        starts = [crit.start for crit in doc.spans.get(CRITERIA, [])]
         out = []
-        for _, start, _end, _crit_end in matches_in_criteria(self.back_cues, doc):
-            first = criterion_start.get(start, start)
+        for _, start, _end, _crit_end in matches:
+            first = starts[bisect_right(starts, start) - 1]  # the criterion's first token
             i = start - 1
             while i >= first and doc[i].lower_ in self.auxiliaries:
                 i -= 1
