@@ -6,7 +6,6 @@ Kept apart from the spaCy component so the mapping can be tested on plain string
 
 from __future__ import annotations
 
-import re
 from typing import Any
 
 from .analytes import AnalyteLexicon, normalize
@@ -20,16 +19,11 @@ def _number(value: Any) -> Any:
     return value
 
 
-_TWENTY_FOUR_HOURS = re.compile(r"\b24[\s-]*(?:h|hr|hrs|hours?)\b", re.I)
-
-
-def _per_24h(canonical: str | None, unit: str, statement: str) -> bool:
-    """A bare amount for a daily-excretion analyte, in a statement naming a 24-hour sample."""
+def _per_24h(canonical: str | None, unit: str, comp: Comparison) -> bool:
+    """A bare amount for a daily-excretion analyte, in a statement naming a 24-hour sample
+    (``Comparison.daily_sample``, read with the ``daily_sample`` rule of comparators.json)."""
     return bool(
-        canonical
-        and canonical.endswith("/(24.h)")
-        and "/" not in unit
-        and _TWENTY_FOUR_HOURS.search(statement)
+        canonical and canonical.endswith("/(24.h)") and "/" not in unit and comp.daily_sample
     )
 
 
@@ -51,7 +45,7 @@ def build_threshold(
     if analyte is not None and comp.unit and not isinstance(comp.value, list):
         if comp.relative_mode in (None, "above", "below"):
             normalized = normalize(analyte, float(comp.value), comp.unit)
-            if normalized is None and statement and _per_24h(analyte.unit, comp.unit, statement):
+            if normalized is None and _per_24h(analyte.unit, comp.unit, comp):
                 # "≥ 200 mg of monoclonal protein in the urine on 24 hour electrophoresis"
                 normalized = normalize(analyte, float(comp.value), f"{comp.unit}/24 h")
                 if normalized is not None:

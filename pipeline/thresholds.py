@@ -66,6 +66,7 @@ class Comparison:
     analyte_hint: str | None = None  # "140/90 mmHg": systolic / diastolic blood pressure
     unit_suffix: str | None = None  # rate words told apart from the unit ("mg ... per day")
     stated: bool = False  # a value with no comparator ("PSA 20 ng/ml"): kept only by its name
+    daily_sample: bool = False  # the statement names a 24-hour sample ("24 hour urine")
 
 
 @dataclass(slots=True)
@@ -93,6 +94,10 @@ class ComparatorRules:
     number_words: dict[str, float]
     multiplier_words: frozenset[str]
     unit: re.Pattern[str]
+    counted_rate: re.Pattern[str]  # "6 caffeinated drinks per day": a counted thing, qualified
+    daily_sample: re.Pattern[str]  # "24-hour urine": amounts are per 24 hours
+    rate: re.Pattern[str]  # a denominator inside a unit: "hours per week" is a rate, not a time
+    score_scale: re.Pattern[str]  # "4/10": the scale a score is out of, written as its unit
     temporal_units: frozenset[str]
     age_before: re.Pattern[str]
     age_after: re.Pattern[str]
@@ -115,6 +120,7 @@ class ComparatorRules:
     time_qualifier: re.Pattern[str]  # "6 previous months", "8 consecutive weeks"
     generic_names: frozenset[str]  # "score", "value": names that say nothing of the measure
     named_after: re.Pattern[str]  # "... on the Wrinkle Severity Rating Scale (WSRS)"
+    scale_after: re.Pattern[str]  # "fatigue ≥ 4/10 on the ... scale": the instrument measures
     counted_after: re.Pattern[str]  # "at least 2 fully erupted teeth"
     same_analyte: re.Pattern[str]  # "<0.26 or >1.65": the earlier analyte again
     coordination: re.Pattern[str]  # "AST and ALT", "AST/ALT" share one limit
@@ -160,6 +166,7 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         "time_qualifiers",
         "joins",
         "compound_units",
+        "daily_sample",
     )
     require(path, "comparators", body, keys)
 
@@ -174,7 +181,7 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
     if not isinstance(words, dict) or not all(isinstance(v, int | float) for v in words.values()):
         raise PatternError(f"{path}: rule 'number_words': values must be numbers")
     units = body["units"]
-    require(path, "units", units, ("multiplier", "atoms", "stop_after"))
+    require(path, "units", units, ("multiplier", "atoms", "stop_after", "score_scale", "counted"))
     atoms = sorted(units["atoms"], key=len, reverse=True)
     atom = "(?:" + "|".join(atoms) + ")"
     denominator = (
@@ -210,6 +217,14 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         number_words={k.lower(): float(v) for k, v in words.items()},
         multiplier_words=frozenset(w.lower() for w in body["multiplier_words"]),
         unit=compile_regex(path, "units", unit),
+        rate=compile_regex(path, "units", denominator),
+        daily_sample=compile_regex(path, "daily_sample", body["daily_sample"]),
+        counted_rate=compile_regex(
+            path,
+            "units.counted",
+            rf"(?:[A-Za-z][\w-]*\s+)?(?:{'|'.join(units['counted'])}){units['stop_after']}{denominator}+",
+        ),
+        score_scale=compile_regex(path, "units.score_scale", units["score_scale"]),
         temporal_units=frozenset(u.lower() for u in body["temporal_units"]),
         age_before=compile_regex(path, "age_cues.before", ages["before"]),
         age_after=compile_regex(path, "age_cues.after", ages["after"]),
@@ -237,6 +252,9 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         ),
         generic_names=frozenset(w.lower() for w in names.get("generic", [])),
         named_after=re.compile(names.get("named_after", "(?!)")),  # case matters: names
+        scale_after=compile_regex(
+            path, "analyte_words.scale_after", names.get("scale_after", "(?!)")
+        ),
         counted_after=compile_regex(
             path, "analyte_words.counted_after", names.get("counted_after", "(?!)")
         ),
@@ -249,7 +267,7 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         ),
         mass_unit=compile_regex(path, "compound_units.mass", compound["mass"]),
         time_qualifier=compile_regex(
-            path, "time_qualifiers", rf"(?:{'|'.join(body['time_qualifiers'])})\s+"
+            path, "time_qualifiers", rf"(?:(?:{'|'.join(body['time_qualifiers'])})\s+){{1,2}}"
         ),
         candidate=re.compile(
             rf"\d|\b(?:{word_alt})\b|\b(?:IV|V|I{{1,3}})\b|ULN|LLN|UNL|ULRR|normal|upper|lower",
@@ -329,11 +347,16 @@ def _postfix_comparator(text: str, pos: int, rules: ComparatorRules) -> tuple[st
     return None
 
 
+_UNIT_LEAD = re.compile(r"(?:st|nd|rd|th)?[ \t]*(?:-(?=[A-Za-zµμ]))?")  # "25th", "5-mg"
+
+
 def _unit_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, int] | None:
     """A unit starting at ``pos`` (after optional spaces): (unit text, start, end)."""
-    m = re.compile(r"(?:st|nd|rd|th)?[ \t]*(?:-(?=[A-Za-zµμ]))?").match(text, pos)  # "25th"
+    m = _UNIT_LEAD.match(text, pos)
     start = m.end() if m else pos
     um = rules.unit.match(text, start)
+    if not um or um.end() == um.start():
+        um = rules.counted_rate.match(text, start)  # "2 alcoholic drinks per day"
     if not um or um.end() == um.start():
         # "6 previous months", "8 consecutive weeks": a time unit behind one qualifier
         qm = rules.time_qualifier.match(text, start)
@@ -341,12 +364,23 @@ def _unit_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, int
         if not um or not _is_temporal(text[um.start() : um.end()], rules):
             return None
     unit = text[um.start() : um.end()].rstrip()
-    # A lone letter is a unit only when written as one: "0.8 L", "5 U", "10h", "3d"; never the
-    # words "a", "in", "s" after a space.
+    # A lone letter is a unit only when written as one: "0.8 L", "5 U", "10h", "3d", "6s"; never
+    # the words "a", "in", "s" after a space.
     if len(unit) <= 2 and unit.isalpha() and "/" not in unit:
-        if unit in ("in", "s", "m", "K", "G", "T") or (start > pos and unit == "l"):
+        if unit in ("in", "m", "K", "G", "T") or (start > pos and unit in ("l", "s")):
             return None
     return unit, um.start(), um.start() + len(unit)
+
+
+def _score_scale_at(
+    text: str, pos: int, value: float, rules: ComparatorRules
+) -> tuple[str, int, int] | None:
+    """ "pain ≥ 4/10": the scale a score is out of, kept as its unit ("/10"); a second number
+    larger than the scale ("140/100", a blood pressure) is not a scale."""
+    m = rules.score_scale.match(text, pos)
+    if not m or value > float(m.group("scale")):
+        return None
+    return text[m.start("unit") : m.end("unit")], m.start("unit"), m.end("unit")
 
 
 def _relative_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int, str | None] | None:
@@ -379,8 +413,10 @@ def _age_cue(text: str, start: int, end: int, rules: ComparatorRules) -> bool:
 def _is_temporal(unit: str | None, rules: ComparatorRules) -> bool:
     if not unit:
         return False
-    head = re.split(r"[\s/]", unit.strip().lower(), maxsplit=1)[0]
-    return head in rules.temporal_units and "/" not in unit
+    head = re.split(r"[\s/]", unit.strip(), maxsplit=1)[0]
+    if len(head) > 1:  # a lone letter keeps its case: "3 d" is days, "27 D" dioptres
+        head = head.lower()
+    return head in rules.temporal_units and not rules.rate.search(unit)
 
 
 # --- the scanner --------------------------------------------------------------------------
@@ -440,6 +476,9 @@ def find_comparisons(text: str, rules: ComparatorRules | None = None) -> list[Co
             out.append(comp)
         consumed_to = comp.end
         i = used
+    if out and rules.daily_sample.search(text):
+        for c in out:
+            c.daily_sample = True
     return _propagate_ages(text, _with_bare_relatives(text, out, rules), rules)
 
 
@@ -460,13 +499,21 @@ def _propagate_ages(text: str, found: list[Comparison], rules: ComparatorRules) 
                 if c.unit is None or _is_temporal(c.unit, rules):
                     c.age, c.temporal = True, False
     for c in found:
-        if not c.temporal or not c.unit or not re.match(r"y", c.unit.strip(), re.I):
+        years = c.temporal and c.unit and re.match(r"y", c.unit.strip(), re.I)
+        # "patients <18": a bare bound after only who it applies to is an age as well
+        bare = c.unit is None and c.relative_to is None and c.comparator in _BOUNDS
+        if not (years or bare):
             continue
         head = text[: c.start]
         clause = re.split(r"[;:.()]\s|\n|\s-\s", head)[-1]
+        if bare and (not re.search(r"[A-Za-z]", clause) or re.search(r"\d", clause)):
+            continue  # "(<0.26 or >1.65)": the second bound of another measure, not an age
         if rules.demographic_start.match(clause) and not rules.temporal_anchor.match(text, c.end):
             c.age, c.temporal = True, False
     return found
+
+
+_BOUNDS = frozenset({">", ">=", "<", "<="})
 
 
 def _with_bare_relatives(
@@ -608,7 +655,9 @@ def _read_comparison(
         )
         systolic.equivalent = {"diastolic": _as_number(float(bp.group("low")))}
         return systolic, i + 2
-    unit_info = None if rel else _unit_at(text, end, rules)
+    unit_info = (
+        None if rel else _unit_at(text, end, rules) or _score_scale_at(text, end, value, rules)
+    )
     unit = unit_info[0] if unit_info else None
     cursor = unit_info[2] if unit_info else end
     relative_to = rel[0] if rel else None
@@ -648,8 +697,20 @@ def _read_comparison(
         classes = bool(noun or rules.roman_cue.search(text, max(0, start - 24), start))
         members, last, used_set = _read_set(text, numbers, i, rules, classes)
         if len(members) > 1:
+            # "at 500, 1000, and 2000 Hz": a unit after the last member is the set's unit
+            set_unit = _unit_at(text, last, rules)
+            if set_unit is None or _is_temporal(set_unit[0], rules):
+                return Comparison("in", members, None, start, last, value_start=start), used_set
             return (
-                Comparison("in", members, None, start, last, value_start=start),
+                Comparison(
+                    "in",
+                    members,
+                    set_unit[0],
+                    start,
+                    set_unit[2],
+                    value_start=start,
+                    unit_span=(set_unit[1], set_unit[2]),
+                ),
                 used_set,
             )
 
@@ -868,7 +929,9 @@ def attach_analytes(
     for idx, comp in enumerate(comparisons):
         prev_end = comparisons[idx - 1].end if idx else 0
         if comp.temporal:
-            timed = _left_analytes(text, comp, mentions, prev_end, rules)
+            # "a minimum life expectancy of 12 weeks", "≥ 33 gestational weeks": named inside
+            timed = [m for m in mentions if m.start >= comp.start and m.end <= comp.end][-1:]
+            timed = timed or _left_analytes(text, comp, mentions, prev_end, rules)
             near = bool(timed) and len(text[timed[-1].end : comp.start]) <= 20
             if not near:  # "37 weeks of gestational age"
                 right = _right_analyte(text, comp, mentions, comparisons, idx, rules, adjacent=True)
@@ -896,7 +959,14 @@ def attach_analytes(
                 found.append(Found(named[-1], comp, named[-1].start, comp.end))
             continue
         fits = _fits(comp, unitless)
-        targets = [m for m in mentions if m.start >= comp.start and m.end <= comp.value_start]
+        # "≥ grade 2", "≥ 33 gestational weeks": named inside the comparison
+        targets = [
+            m
+            for m in mentions
+            if m.start >= comp.start
+            and m.end <= comp.end
+            and (m.end <= comp.value_start or m.start > comp.value_start)
+        ]
         targets = [m for m in targets if fits(m)][-1:]
         if not targets:
             targets = [m for m in _left_analytes(text, comp, mentions, prev_end, rules) if fits(m)]
@@ -945,10 +1015,20 @@ def attach_analytes(
         if not targets:
             right = _right_analyte(text, comp, mentions, comparisons, idx, rules, adjacent=False)
             targets = [right] if right else []
-        if not targets and comp.unit is None and comp.relative_to is None:
+        if not targets and comp.relative_to is None:
+            # "at least 2 fully erupted teeth", "≥ 80% diary compliance": named after
             cm = rules.counted_after.match(text, comp.end)
-            if cm and not rules.name_trim.fullmatch(cm.group("name") + " "):
+            trim = rules.name_trim.fullmatch if comp.unit is None else rules.name_trim.match
+            if cm and not trim(cm.group("name") + " "):
                 start, end = cm.start("name"), cm.end("name")
+                name = text[start:end]
+                targets = [Mention(start, end, name.lower(), name, False)]
+        if not comp.age and all(not m.lexicon for m in targets):
+            # "≥ 20 on the Hamilton depression scale": the instrument named after the value
+            # measures it, rather than words guessed before it
+            sm = rules.scale_after.match(text, _after_condition(comp, comparisons, idx))
+            if sm:
+                start, end = sm.start("name"), sm.end("name")
                 name = text[start:end]
                 targets = [Mention(start, end, name.lower(), name, False)]
         if comp.analyte_hint:
@@ -1049,14 +1129,16 @@ def _right_analyte(
             if adjacent:
                 # "2 cycles", "5 mm in diameter", "1 bone focal lesion" (one modifier word)
                 ok = re.fullmatch(
-                    r"\s*(?:(?:of|in)\s+)?(?:(?:the|prior|previous)\s+)?"
+                    r"['’]?\s*(?:(?:of|in)\s+)?(?:(?:the|prior|previous)\s+)?"
                     r"(?:(?!(?:and|or|but|with|to)\b)[A-Za-z]+\s+)?",
                     gap,
                     re.I,
                 )
                 return m if ok else None
-            if len(gap) <= 25 and not rules.clause_break.search(gap):
-                return m
+            between = text[m.end : nxt]
+            owned = later and (not between.strip() or rules.name_tail.fullmatch(" " + between))
+            if len(gap) <= 25 and not rules.clause_break.search(gap) and not owned:
+                return m  # not "10 ug/min and lactate >4": that name has its own limit
             return None
     return None
 
@@ -1096,8 +1178,8 @@ def _fallback_analyte(
         default=0,
     )
     phrase = window[cut:]
-    m = rules.name_trim.match(phrase)
-    offset = m.end() if m else 0
+    m = rules.name_trim.match(phrase + " ")  # "Have less than ...": no name at all
+    offset = min(m.end(), len(phrase)) if m else 0
     phrase = phrase[offset:].rstrip(" -:")
     if not re.search(r"[A-Za-z]{2,}", phrase):
         return None

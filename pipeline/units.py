@@ -78,62 +78,97 @@ _SUPERSCRIPT_DIGITS = str.maketrans("⁰¹²³⁴⁵⁶⁷⁸⁹⁻", "012345678
 
 _TEN_TO = " ten_to_\\1 "  # "x 10^9" -> the unit ten_to_9 of patterns/units.txt
 
-# Ordered (pattern, replacement) rewrites. They handle syntax (how a unit is written), never
-# factors: every replacement is a name that patterns/units.txt or Pint defines.
-_REWRITES: tuple[tuple[re.Pattern[str], str], ...] = tuple(
-    (re.compile(pattern, flags), replacement)
-    for pattern, replacement, flags in (
-        # UCUM codes: annotations and bracketed atoms
-        (r"\{\s*1[.,]73_?m2\s*\}", "standard_body_surface", 0),
-        (r"\{\s*copies\s*\}", "copy", re.I),
-        (r"\{\s*cells\s*\}", "cell", re.I),
-        (r"\[\s*iu\s*\]", "IU", re.I),
-        (r"\bmm\s*\[\s*Hg\s*\]", "mmHg", 0),
-        # "/1.73 m²" (eGFR): a named standard body surface, not a factor
-        (
-            r"(?:/|\bper\b)\s*1[.,]73\s*(?:m\s*\^?\s*2\b|sq\.?\s*m\w*|m\s*sq\b|square\s+met\w*)",
-            "/ standard_body_surface",
-            re.I,
-        ),
-        # "/24 hours", "per 24 hour", "/(24.h)": a named 24-hour span, not a factor
-        (
-            r"(?:/|\bper\b|\bin\b|\bevery\b|\beach\b)\s*\(?\s*24\s*[-.]?\s*(?:h|hrs?|hours?)\b\s*\)?",
-            "/ twenty_four_hours",
-            re.I,
-        ),
-        # powers of ten: "x 10^9", "10*9", "10e9", "10**9", "x10(9)", "x109"
-        (r"(?:[x×*·]\s*)?(?<![\d.])10\s*(?:\^|\*\*?|e)\s*\(?\s*(\d{1,2})\s*\)?", _TEN_TO, re.I),
-        (r"(?:[x×*·]\s*)?(?<![\d.])10\s*\(\s*(\d{1,2})\s*\)", _TEN_TO, re.I),
-        (r"[x×]\s*10(3|6|9|12)(?=\s*(?:/|cells?\b|$))", _TEN_TO, re.I),
-        # "K/µL", "thou/µL", "G/L", "T/L", "M/µL": count prefixes, not kelvin/thou/gauss/tesla
-        (r"^(?:K|k|thou(?:sand)?s?)\s*(?=/|cells?\b)", "ten_to_3 ", 0),
-        (r"^(?:M|mill(?:ion)?s?)\s*(?=/|cells?\b)", "ten_to_6 ", 0),
-        (r"^(?:G|Gi|giga)\s*(?=/)", "ten_to_9 ", 0),
-        (r"^T\s*(?=/)", "ten_to_12 ", 0),
-        # cubic millimetres and mercury columns written as words
-        (r"\bcu(?:bic)?\.?\s*mm\b|\bcumm\b|\bcubic\s+millimet(?:er|re)s?\b", "mm^3", re.I),
-        (r"\bmm\s+Hg\b", "mmHg", re.I),
-        # temperatures
-        (r"(?:°|º|\bdeg(?:rees?)?\.?)\s*C(?:elsius)?\b", "degC", re.I),
-        (r"(?:°|º|\bdeg(?:rees?)?\.?)\s*F(?:ahrenheit)?\b", "degF", re.I),
-        # words
-        (r"\bper\s*cent\b", "percent", re.I),
-        (r"\b(?:years?|yrs?)\s+(?:old|of\s+age)\b|\by\.?\s*/?\s*o\.?(?=\s|$)", "year", re.I),
-        (r"\s*\b(?:daily|a\s+day|each\s+day)\b", " / day", re.I),
-        # time words in any case ("18 Years" in API v2 fields, "3 MONTHS"); a lone "y" is a year
-        (r"\b(?:years?|yrs?)\b(?!\s*/)|^y$", "year", re.I),
-        (r"\b(?:months?|mos?)\b", "month", re.I),
-        (r"\b(?:weeks?|wks?)\b", "week", re.I),
-        (r"\bdays?\b", "day", re.I),
-        (r"\b(?:hours?|hrs?)\b", "hour", re.I),
-        (r"\bper\b", "/", re.I),
-        # UCUM-style exponents ("m2", "mm3") and products ("kg.m")
-        (r"(?<=[A-Za-z])([23])\b", "^\\1", 0),
-        (r"(?<=[A-Za-z\]])\.(?=[A-Za-z\[])", " * ", 0),
-        (r"[·⋅]", " * ", 0),
-        # a leading "/" ("/µL", "/min") means "per one"
-        (r"^\s*/", "1 / ", 0),
-    )
+_RATE_WORDS = ("rate_words", "", 0)  # marks where the rate words of the rule file go
+
+
+@cache
+def _rewrites() -> tuple[tuple[re.Pattern[str], str], ...]:
+    """The ordered rewrites of ``clean_unit``, with the rate words ("3 times a week") read from
+    ``patterns/comparators.json`` (``units.rate_words``), validated when first needed."""
+    out: list[tuple[re.Pattern[str], str]] = []
+    for pattern, replacement, flags in _SPELLINGS:
+        if pattern == _RATE_WORDS[0]:
+            out.extend(rate_words())
+        else:
+            out.append((re.compile(pattern, flags), replacement))
+    return tuple(out)
+
+
+def rate_words(path: Path | None = None) -> list[tuple[re.Pattern[str], str]]:
+    """``units.rate_words`` of the comparator rules: (pattern, replacement) pairs that spell a
+    rate's denominator as "/" ("cigarettes a day" -> "cigarettes / day")."""
+    from .rules import compile_regex, load_rule_file, require
+
+    path = path or PATTERNS_DIR / "comparators.json"
+    units = load_rule_file(path, "comparators").get("units", {})
+    rules = units.get("rate_words") if isinstance(units, dict) else None
+    if not isinstance(rules, list):
+        raise PatternError(f"{path}: rule 'units.rate_words': expected a list of rules")
+    out = []
+    for i, rule in enumerate(rules):
+        name = f"units.rate_words[{i}]"
+        if not isinstance(rule, dict):
+            raise PatternError(f"{path}: rule {name!r}: expected an object, got {rule!r}")
+        require(path, name, rule, ("pattern", "replacement"))
+        if not isinstance(rule["replacement"], str):
+            raise PatternError(f"{path}: rule {name!r}: replacement must be a string")
+        out.append((compile_regex(path, name, rule["pattern"]), rule["replacement"]))
+    return out
+
+
+# Ordered (pattern, replacement, flags) rewrites. They handle syntax (how a unit is written),
+# never factors: every replacement is a name that patterns/units.txt or Pint defines.
+_SPELLINGS: tuple[tuple[str, str, int], ...] = (
+    # UCUM codes: annotations and bracketed atoms
+    (r"\{\s*1[.,]73_?m2\s*\}", "standard_body_surface", 0),
+    (r"\{\s*copies\s*\}", "copy", re.I),
+    (r"\{\s*cells\s*\}", "cell", re.I),
+    (r"\[\s*iu\s*\]", "IU", re.I),
+    (r"\bmm\s*\[\s*Hg\s*\]", "mmHg", 0),
+    # "/1.73 m²" (eGFR): a named standard body surface, not a factor
+    (
+        r"(?:/|\bper\b)\s*1[.,]73\s*(?:m\s*\^?\s*2\b|sq\.?\s*m\w*|m\s*sq\b|square\s+met\w*)",
+        "/ standard_body_surface",
+        re.I,
+    ),
+    # "/24 hours", "per 24 hour", "/(24.h)": a named 24-hour span, not a factor
+    (
+        r"(?:/|\bper\b|\bin\b|\bevery\b|\beach\b)\s*\(?\s*24\s*[-.]?\s*(?:h|hrs?|hours?)\b\s*\)?",
+        "/ twenty_four_hours",
+        re.I,
+    ),
+    # powers of ten: "x 10^9", "10*9", "10e9", "10**9", "x10(9)", "x109"
+    (r"(?:[x×*·]\s*)?(?<![\d.])10\s*(?:\^|\*\*?|e)\s*\(?\s*(\d{1,2})\s*\)?", _TEN_TO, re.I),
+    (r"(?:[x×*·]\s*)?(?<![\d.])10\s*\(\s*(\d{1,2})\s*\)", _TEN_TO, re.I),
+    (r"[x×]\s*10(3|6|9|12)(?=\s*(?:/|cells?\b|$))", _TEN_TO, re.I),
+    # "K/µL", "thou/µL", "G/L", "T/L", "M/µL": count prefixes, not kelvin/thou/gauss/tesla
+    (r"^(?:K|k|thou(?:sand)?s?)\s*(?=/|cells?\b)", "ten_to_3 ", 0),
+    (r"^(?:M|mill(?:ion)?s?)\s*(?=/|cells?\b)", "ten_to_6 ", 0),
+    (r"^(?:G|Gi|giga)\s*(?=/)", "ten_to_9 ", 0),
+    (r"^T\s*(?=/)", "ten_to_12 ", 0),
+    # cubic millimetres and mercury columns written as words
+    (r"\bcu(?:bic)?\.?\s*mm\b|\bcumm\b|\bcubic\s+millimet(?:er|re)s?\b", "mm^3", re.I),
+    (r"\bmm\s+Hg\b", "mmHg", re.I),
+    # temperatures
+    (r"(?:°|º|\bdeg(?:rees?)?\.?)\s*C(?:elsius)?\b", "degC", re.I),
+    (r"(?:°|º|\bdeg(?:rees?)?\.?)\s*F(?:ahrenheit)?\b", "degF", re.I),
+    # words
+    (r"\bper\s*cent\b", "percent", re.I),
+    (r"\b(?:years?|yrs?)\s+(?:old|of\s+age)\b|\by\.?\s*/?\s*o\.?(?=\s|$)", "year", re.I),
+    _RATE_WORDS,  # "a day", "in a week", "daily": from patterns/comparators.json
+    # time words in any case ("18 Years" in API v2 fields, "3 MONTHS"); a lone "y" is a year
+    (r"\b(?:years?|yrs?)\b(?!\s*/)|^y$", "year", re.I),
+    (r"\b(?:months?|mos?)\b", "month", re.I),
+    (r"\b(?:weeks?|wks?)\b", "week", re.I),
+    (r"\bdays?\b", "day", re.I),
+    (r"\b(?:hours?|hrs?)\b", "hour", re.I),
+    (r"\bper\b", "/", re.I),
+    # UCUM-style exponents ("m2", "mm3") and products ("kg.m")
+    (r"(?<=[A-Za-z])([23])\b", "^\\1", 0),
+    (r"(?<=[A-Za-z\]])\.(?=[A-Za-z\[])", " * ", 0),
+    (r"[·⋅]", " * ", 0),
+    # a leading "/" ("/µL", "/min") means "per one"
+    (r"^\s*/", "1 / ", 0),
 )
 
 
@@ -147,7 +182,7 @@ def clean_unit(text: str) -> str:
     cleaned = text.strip().replace("\\", "").rstrip(" .,;:")
     cleaned = _SUPERSCRIPT_RUN.sub(_superscript_power, cleaned)
     cleaned = cleaned.replace("µ", "u").replace("μ", "u")
-    for pattern, replacement in _REWRITES:
+    for pattern, replacement in _rewrites():
         cleaned = pattern.sub(replacement, cleaned)
     return " ".join(cleaned.split())
 
