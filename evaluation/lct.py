@@ -15,6 +15,10 @@ leaves open, and why they were made:
   and an upper bound ``<=``/``<``) or by one ``in`` threshold spanning the bounds.
 * Annotation is not exhaustive, so precision is measured only on predicted thresholds whose
   analyte overlaps an annotated subject: the fraction of those that are right.
+* A duration in two units ("13 weeks 6 days") comes out of LCT's converter as a range of its
+  two numbers (6 to 13, unit "weeks days"); such items are counted (``dur excl``) and left out
+  of the operator-scored recalls and of precision, like operator mismatches. A unit annotated
+  once per bound ("between 37week and 42 weeks": "week weeks") is that one unit.
 * Comparisons whose value is not a number ("stage IVa") are skipped and counted: a threshold
   value is numeric by contract.
 
@@ -51,6 +55,7 @@ __all__ = [
     "candidates",
     "comparison_categories",
     "format_lct_table",
+    "is_compound_duration",
     "is_operator_mismatch",
     "judge",
     "lct_path",
@@ -296,6 +301,26 @@ NOT_UNITS = frozenset(
 )
 
 
+def _repeated_part(gold: Item) -> str | None:
+    """One unit for a unit LCT rebuilt from the same unit annotated once per bound:
+    "between 37week and 42 weeks" gives "week weeks", "10-15 yr" ... "yr yrs"."""
+    parts = gold.get("unit_parts") or []
+    if len(parts) < 2 or any(p.get("role") == "Per" for p in parts):
+        return None
+    keys = {normalize_time_unit(p["text"]) or normalize_unit(p["text"]) for p in parts}
+    return parts[-1]["text"] if len(keys) == 1 else None
+
+
+def is_compound_duration(item: Item) -> bool:
+    """A duration written in two units ("13 weeks 6 days"): LCT's converter reads its two
+    numbers as a range (6 to 13, "weeks days"), which no right reading states, so the item
+    is counted and left out of the operator-scored recalls and of precision."""
+    parts = item.get("unit_parts") or []
+    if len(parts) < 2 or any(p.get("role") != "Temporal-Unit" for p in parts):
+        return False
+    return len({normalize_time_unit(p["text"]) for p in parts}) > 1
+
+
 def units_match(gold: Item, t: Item) -> bool:
     """Does predicted threshold ``t`` state the unit of gold comparison ``gold``?
 
@@ -306,7 +331,7 @@ def units_match(gold: Item, t: Item) -> bool:
     """
     gold_units = [
         u
-        for u in (gold.get("unit_text"), gold.get("unit_alt_text"))
+        for u in (gold.get("unit_text"), gold.get("unit_alt_text"), _repeated_part(gold))
         if u and normalize_unit(u) not in NOT_UNITS
     ]
     if not gold_units:
@@ -514,12 +539,14 @@ def _recall_counts(
             counts.update({f"{cat}.skipped_no_value": 1 for cat in cats})
             continue
         found = judge(item, candidates(item, preds, temporal=temporal), temporal=temporal)
-        excluded = not temporal and is_operator_mismatch(item)
+        mismatch = not temporal and is_operator_mismatch(item)
+        compound = not temporal and is_compound_duration(item)
         for cat in cats:
             counts[f"{cat}.support"] += 1
             counts[f"{cat}.found_lenient"] += found["lenient"]
-            if excluded:
-                counts[f"{cat}.excluded_operator_mismatch"] += 1
+            if mismatch or compound:
+                name = "operator_mismatch" if mismatch else "compound_duration"
+                counts[f"{cat}.excluded_{name}"] += 1
                 continue
             counts[f"{cat}.support_operator"] += 1
             counts[f"{cat}.found_strict"] += found["strict"]
@@ -534,7 +561,9 @@ def _precision_counts(
     temporal: bool,
 ) -> Counter[str]:
     counts: Counter[str] = Counter()
-    scored = [i for i in items if i.get("value") is not None]
+    scored = [
+        i for i in items if i.get("value") is not None and (temporal or not is_compound_duration(i))
+    ]
     categories = {cat for item in scored for cat in cats_of(item)}
     for t in preds:
         for cat in categories:
@@ -621,6 +650,7 @@ def summarize(counts: Mapping[str, int]) -> dict[str, Any]:
             "support": get("support", 0),
             "support_operator": get("support_operator", 0),
             "excluded_operator_mismatch": get("excluded_operator_mismatch", 0),
+            "excluded_compound_duration": get("excluded_compound_duration", 0),
             "skipped_no_value": get("skipped_no_value", 0),
             "recall_strict": recall,
             "recall_direction": ratio(get("found_direction", 0), get("support_operator", 0)),
@@ -704,7 +734,7 @@ def format_lct_table(result: Mapping[str, Any]) -> str:
     """Fixed-width table: one row per category, then negation."""
     header = (
         f"{'category':<12} {'support':>7} {'R strict':>9} {'R dir':>7} {'R lenient':>10}"
-        f" {'P strict':>9} {'P n':>5} {'F1 strict':>10} {'op excl':>8}"
+        f" {'P strict':>9} {'P n':>5} {'F1 strict':>10} {'op excl':>8} {'dur excl':>8}"
     )
     lines = [header, "-" * len(header)]
     for cat, m in result["comparisons"].items():
@@ -713,6 +743,7 @@ def format_lct_table(result: Mapping[str, Any]) -> str:
             f" {_fmt(m['recall_direction']):>7} {_fmt(m['recall_lenient']):>10}"
             f" {_fmt(m['precision_strict']):>9} {m['pred_evaluable']:>5}"
             f" {_fmt(m['f1_strict']):>10} {m['excluded_operator_mismatch']:>8}"
+            f" {m['excluded_compound_duration']:>8}"
         )
     neg = result["negation"]
     lines += ["", f"{'negation':<12} {'support':>7} {'P':>7} {'R':>7} {'F1':>7} {'P n':>5}"]

@@ -15,6 +15,7 @@ import pytest
 
 from evaluation import lct
 from evaluation.lct import (
+    is_compound_duration,
     judge,
     lct_path,
     normalize_operator,
@@ -522,6 +523,7 @@ def test_real_records_penalise_a_dropped_unit() -> None:
             for u in (c["unit_text"], c["unit_alt_text"])
         )
         and not lct.is_operator_mismatch(c)
+        and not lct.is_compound_duration(c)
     )
     assert with_unit > 0
     assert m["found"]["strict"] == m["support_operator"] - with_unit
@@ -535,3 +537,44 @@ def test_scale_words_are_not_units():
     gold = {"unit_text": "score", "unit_alt_text": None}
     assert units_match(gold, {"unit": None, "relative_to": None})
     assert not units_match({"unit_text": "mg/dL", "unit_alt_text": None}, {"unit": None})
+
+
+def _with_parts(item: dict[str, Any], *parts: tuple[str, str]) -> dict[str, Any]:
+    item["unit_parts"] = [{"role": role, "text": text} for role, text in parts]
+    return item
+
+
+def test_compound_duration_is_counted_and_left_out_of_strict_scores() -> None:
+    """ "13 weeks 6 days" comes out of the LCT converter as range(6, 13) "weeks days"."""
+    record = hand_record()
+    compound = _with_parts(
+        comparison((0, 3), (4, 15), "range", 6, 13, "weeks days", lab_like=False),
+        ("Temporal-Unit", "weeks"),
+        ("Temporal-Unit", "days"),
+    )
+    record["comparisons"] = [compound]
+    assert is_compound_duration(compound)
+    pred = prediction([pred_thr((0, 3), "==", 6, "days")])
+    obs = score_predictions([record], {"NCT0": pred})["comparisons"]["observation"]
+    assert (obs["support"], obs["excluded_compound_duration"], obs["support_operator"]) == (1, 1, 0)
+    assert obs["pred_evaluable"] == 0  # no precision verdict against an unscorable item
+    # a rate ("days/week") and one unit are not compound durations
+    rate = _with_parts(comparison(), ("Temporal-Unit", "days"), ("Per", "week"))
+    assert not is_compound_duration(rate)
+    assert not is_compound_duration(comparison(unit="weeks"))
+
+
+def test_a_unit_annotated_once_per_bound_is_one_unit() -> None:
+    """ "between 37week and 42 weeks": LCT rebuilds the unit as "week weeks"."""
+    gold = _with_parts(
+        comparison(operator="range", value=37, value2=42, unit="week weeks"),
+        ("Temporal-Unit", "week"),
+        ("Temporal-Unit", "weeks"),
+    )
+    assert units_match(gold, {"unit": "weeks"})
+    assert not units_match(gold, {"unit": "days"})
+    mixed = _with_parts(
+        comparison(unit="mm negative control"), ("Unit", "mm"), ("Unit", "negative control")
+    )
+    assert not units_match(mixed, {"unit": "negative control"})  # different parts: not one
+    assert units_match(mixed, {"unit": "mm negative control"})
