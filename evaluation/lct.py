@@ -293,6 +293,7 @@ NOT_UNITS = frozenset(
         "point",
         "class",
         "classification",
+        "category",
         "grade",
         "stage",
         "status",

@@ -110,6 +110,8 @@ class ComparatorRules:
     roman_cue: re.Pattern[str]
     roman: dict[str, float]
     restated_symbol: re.Pattern[str]
+    equals: re.Pattern[str]  # "a Clinical Dementia Rating of 0": a score stated, no bound
+    stated_glue: re.Pattern[str]  # what may stand between a measure and its stated value
     bound_before_name: tuple[tuple[str, re.Pattern[str]], ...]
     rate_after: re.Pattern[str]
     bare_patterns: tuple[tuple[str, str, re.Pattern[str]], ...]  # (symbol, ULN|LLN, regex)
@@ -160,6 +162,8 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         "infix_nouns",
         "roman",
         "restated_symbol",
+        "equals",
+        "stated_glue",
         "bound_before_name",
         "rate_after",
         "analyte_words",
@@ -239,6 +243,8 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         roman_cue=compile_regex(path, "roman.cue", body["roman"]["cue"]),
         roman={k.lower(): float(v) for k, v in body["roman"]["numerals"].items()},
         restated_symbol=compile_regex(path, "restated_symbol", body["restated_symbol"]),
+        equals=compile_regex(path, "equals", body["equals"]),
+        stated_glue=compile_regex(path, "stated_glue", body["stated_glue"]),
         bound_before_name=pairs("bound_before_name", "comparator"),
         rate_after=compile_regex(path, "rate_after", body["rate_after"]),
         name_trim=compile_regex(
@@ -742,6 +748,13 @@ def _read_comparison(
     stated = False
     if comparator is None and unit and not age and not relative_to:
         comparator, stated = "==", True  # "PSA 20 ng/ml": a value stated without a bound
+    if (
+        comparator is None
+        and not age
+        and not relative_to
+        and rules.equals.search(text, max(0, start - 8), start)
+    ):
+        comparator, stated = "==", True  # "a Clinical Dementia Rating of 0", "MMSE: 26"
     if comparator is None:
         return None, used
 
@@ -804,6 +817,14 @@ def _read_range(
     if low is None or high is None or high <= low:
         return None
     unit2 = _unit_at(text, nend, rules)
+    if (
+        unit2 is None
+        and not unit
+        and start
+        and text[start - 1] == "("
+        and text[nend : nend + 1] == ")"
+    ):
+        unit2 = _unit_at(text, nend + 1, rules)  # "between (16-24) weeks of gestation"
     end2 = unit2[2] if unit2 else nend
     unit_final = unit or (unit2[0] if unit2 else None)
     unit_span = None
@@ -906,6 +927,32 @@ def _fields(c: Comparison) -> dict[str, Any]:
 # --- attaching analytes -------------------------------------------------------------------
 
 
+def _age_named_next(
+    text: str,
+    comp: Comparison,
+    comparisons: list[Comparison],
+    idx: int,
+    mentions: list[Mention],
+    rules: ComparatorRules,
+) -> Mention | None:
+    """The age mention in or right after the next comparison, when that one is an age bound
+    joined to ``comp`` by "and"/"or"/"to" ("over 18 and under 75 years of age")."""
+    if idx + 1 >= len(comparisons):
+        return None
+    nxt = comparisons[idx + 1]
+    if not nxt.age or not rules.same_analyte.fullmatch(text[comp.end : nxt.start]):
+        return None
+    for m in mentions:
+        if m.name == "age" and nxt.value_start < m.start <= nxt.end + 1:
+            return m
+    return None
+
+
+def _range_twin(comp: Comparison, previous: Comparison) -> bool:
+    """The two bounds of one range share their start and their analyte hint."""
+    return previous.start == comp.start and previous.analyte_hint == comp.analyte_hint
+
+
 def attach_analytes(
     text: str,
     comparisons: list[Comparison],
@@ -928,9 +975,18 @@ def attach_analytes(
     found: list[Found] = []
     for idx, comp in enumerate(comparisons):
         prev_end = comparisons[idx - 1].end if idx else 0
+        if comp.temporal and idx and _range_twin(comp, comparisons[idx - 1]):
+            # "menstrual cycle 21-35 days": the upper bound goes where the lower bound went
+            comp.temporal = comparisons[idx - 1].temporal
         if comp.temporal:
             # "a minimum life expectancy of 12 weeks", "≥ 33 gestational weeks": named inside
-            timed = [m for m in mentions if m.start >= comp.start and m.end <= comp.end][-1:]
+            # ("16 weeks of gestation": the name "weeks of gestation" starts at the unit)
+            timed = [
+                m
+                for m in mentions
+                if m.start >= comp.start
+                and (m.end <= comp.end or comp.value_start < m.start < comp.end)
+            ][-1:]
             timed = timed or _left_analytes(text, comp, mentions, prev_end, rules)
             near = bool(timed) and len(text[timed[-1].end : comp.start]) <= 20
             if not near:  # "37 weeks of gestational age"
@@ -955,7 +1011,9 @@ def attach_analytes(
         if comp.stated:
             # a bare value counts only right after a named measure: "PSA 20 ng/ml"
             named = [m for m in mentions if m.end <= comp.start and m.start >= prev_end]
-            if named and re.fullmatch(r"\s*[:=]?\s*", text[named[-1].end : comp.start]):
+            if comp.unit is None:  # a bare number is a score's value, never a lab's
+                named = [m for m in named if m.name in unitless]
+            if named and rules.stated_glue.fullmatch(text, named[-1].end, comp.start):
                 found.append(Found(named[-1], comp, named[-1].start, comp.end))
             continue
         fits = _fits(comp, unitless)
@@ -964,7 +1022,7 @@ def attach_analytes(
             m
             for m in mentions
             if m.start >= comp.start
-            and m.end <= comp.end
+            and (m.end <= comp.end or comp.value_start < m.start < comp.end)
             and (m.end <= comp.value_start or m.start > comp.value_start)
         ]
         targets = [m for m in targets if fits(m)][-1:]
@@ -989,7 +1047,11 @@ def attach_analytes(
         ):
             targets = [found[-1].analyte]  # "age ≥ 18 and ≤ 90 years", "<0.26 or >1.65"
         if not targets and comp.age:
-            targets = [Mention(comp.start, comp.end, "age", text[comp.start : comp.end], False)]
+            # "> 18 and < 60 years of age": the age named after the second bound names both
+            shared = _age_named_next(text, comp, comparisons, idx, mentions, rules)
+            targets = [
+                shared or Mention(comp.start, comp.end, "age", text[comp.start : comp.end], False)
+            ]
         if not targets:
             right = _right_analyte(text, comp, mentions, comparisons, idx, rules, adjacent=True)
             targets = [right] if right else []

@@ -97,3 +97,55 @@ def test_a_space_lost_after_than():
     assert thresholds("Haemoglobin equal to or greater than100 g/L") == [
         ("hemoglobin", ">=", 100, "g/L")
     ]
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        # a score stated without a bound, after "of" / ":" / "was"
+        (
+            "Normal cognition: Clinical Dementia Rating of 0 and MMSE score of 26",
+            [
+                ("clinical dementia rating", "==", 0, None),
+                ("mini-mental state examination", "==", 26, None),
+            ],
+        ),
+        # a bare number after a lab is no stated value (labs need a unit)
+        ("Hemoglobin of 9", []),
+        # durations that measure something: both bounds of a range, and "mins"
+        (
+            "Average menstrual cycle 21-35 days",
+            [
+                ("menstrual cycle length", ">=", 21, "days"),
+                ("menstrual cycle length", "<=", 35, "days"),
+            ],
+        ),
+        (
+            "Less than 30 mins of morning stiffness",
+            [("morning stiffness duration", "<", 30, "mins")],
+        ),
+        # a bracketed range before its unit, named by the words that start at the unit
+        (
+            "Pregnant women between (16-24) weeks of gestation",
+            [("gestational age", ">=", 16, "weeks"), ("gestational age", "<=", 24, "weeks")],
+        ),
+        # ASA physical status under its usual names
+        (
+            "American Society of Anesthesiologists (ASA) category I or II",
+            [("asa physical status", "in", [1, 2], None)],
+        ),
+        ("ASA score ≤ 2", [("asa physical status", "<=", 2, None)]),
+    ],
+)
+def test_stated_scores_durations_and_asa(line, expected):
+    assert thresholds(line) == expected
+
+
+def test_both_age_bounds_take_the_age_named_after_the_second():
+    """ "> 18 and < 60 years of age": "years of age" names both bounds."""
+    trial = pipeline.parse("Inclusion Criteria:\n* Male or female > 18 and < 60 years of age\n")
+    (c,) = trial.criteria
+    assert [(t.analyte_text, t.comparator, t.value) for t in c.thresholds] == [
+        ("years of age", ">", 18),
+        ("years of age", "<", 60),
+    ]
