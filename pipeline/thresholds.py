@@ -109,6 +109,7 @@ class ComparatorRules:
     infix_nouns: re.Pattern[str]
     roman_cue: re.Pattern[str]
     roman: dict[str, float]
+    roman_numeral: re.Pattern[str]  # the numerals of ``roman``, upper case, longest first
     restated_symbol: re.Pattern[str]
     equals: re.Pattern[str]  # "a Clinical Dementia Rating of 0": a score stated, no bound
     stated_glue: re.Pattern[str]  # what may stand between a measure and its stated value
@@ -197,6 +198,14 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         rf"|(?:/|\bper\b)\s*{atom}{units['stop_after']}{denominator}*)"
     )
     word_alt = "|".join(sorted(words, key=len, reverse=True))
+    numerals = body["roman"].get("numerals") if isinstance(body["roman"], dict) else None
+    if not isinstance(numerals, dict) or not all(
+        isinstance(k, str) and k.isalpha() and isinstance(v, int | float)
+        for k, v in numerals.items()
+    ):
+        raise PatternError(f"{path}: rule 'roman.numerals': expected numerals mapped to numbers")
+    # upper case only: a lower-case "i" or "v" is a word, not a numeral
+    roman_alt = "|".join(sorted((k.upper() for k in numerals), key=len, reverse=True))
     number = rf"{_NUMBER}|\b(?:{word_alt})\b"
     ages = body["age_cues"]
     joins, compound = body["joins"], body["compound_units"]
@@ -242,6 +251,7 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         infix_nouns=compile_regex(path, "infix_nouns", body["infix_nouns"]),
         roman_cue=compile_regex(path, "roman.cue", body["roman"]["cue"]),
         roman={k.lower(): float(v) for k, v in body["roman"]["numerals"].items()},
+        roman_numeral=re.compile(rf"\b(?:{roman_alt})\b"),
         restated_symbol=compile_regex(path, "restated_symbol", body["restated_symbol"]),
         equals=compile_regex(path, "equals", body["equals"]),
         stated_glue=compile_regex(path, "stated_glue", body["stated_glue"]),
@@ -276,7 +286,7 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
             path, "time_qualifiers", rf"(?:(?:{'|'.join(body['time_qualifiers'])})\s+){{1,2}}"
         ),
         candidate=re.compile(
-            rf"\d|\b(?:{word_alt})\b|\b(?:IV|V|I{{1,3}})\b|ULN|LLN|UNL|ULRR|normal|upper|lower",
+            rf"\d|\b(?:{word_alt})\b|\b(?:{roman_alt})\b|ULN|LLN|UNL|ULRR|normal|upper|lower",
             re.IGNORECASE,
         ),
         bare_patterns=tuple(
@@ -599,13 +609,10 @@ def _decimal_commas(
     return out
 
 
-_ROMAN = re.compile(r"\b(?:IV|V|I{1,3})\b")
-
-
 def _roman_numbers(text: str, rules: ComparatorRules) -> list[tuple[int, int, float | None]]:
     """Roman numerals where a class or grade is named ("NYHA III-IV", "class II or III")."""
     out: list[tuple[int, int, float | None]] = []
-    for m in _ROMAN.finditer(text):
+    for m in rules.roman_numeral.finditer(text):
         before = text[max(0, m.start() - 24) : m.start()]
         chained = out and re.fullmatch(r"\s*(?:-|–|to|or|,|and|/)\s*", text[out[-1][1] : m.start()])
         if rules.roman_cue.search(before) or chained:

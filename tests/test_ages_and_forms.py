@@ -135,6 +135,13 @@ def test_a_space_lost_after_than():
             [("asa physical status", "in", [1, 2], None)],
         ),
         ("ASA score ≤ 2", [("asa physical status", "<=", 2, None)]),
+        # Roman numerals come from comparators.json, beyond V
+        ("Tanner stage VI excluded", [("tanner stage", "==", 6, None)]),
+        # a count whose counted thing carries a limit of its own
+        (
+            "At least 2 lymph nodes > 1 cm",
+            [("lymph nodes", ">=", 2, None), ("lymph nodes", ">", 1, "cm")],
+        ),
     ],
 )
 def test_stated_scores_durations_and_asa(line, expected):
