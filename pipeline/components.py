@@ -479,9 +479,9 @@ class ThresholdExtractor(_RuleFiles):
         self.rules = thresholds.load_comparator_rules(self.files["comparators.json"])
         self.analytes = load_analytes(self.files["analytes.jsonl"])
         self.unitless = frozenset(a.name for a in self.analytes if a.unit is None)
-        self.time_analytes = frozenset(
-            a.name for a in self.analytes if a.unit in ("a", "mo", "wk", "d", "h", "min")
-        )
+        from .units import is_duration
+
+        self.time_analytes = frozenset(a.name for a in self.analytes if is_duration(a.unit))
 
     def __call__(self, doc: Doc) -> Doc:
         from .measures import build_temporal, build_threshold, restated_temporal

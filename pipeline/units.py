@@ -300,6 +300,17 @@ def ucum_to_pint(code: str) -> pint.Unit:
     return parse_unit(code)
 
 
+def is_duration(code: str | None) -> bool:
+    """Whether a UCUM code measures time alone ("a", "wk", "min"), by Pint's dimensionality:
+    the measures whose values are durations ("life expectancy", "gestational age")."""
+    if not code:
+        return False
+    try:
+        return parse_unit(code).dimensionality == registry()["s"].dimensionality
+    except Exception:  # noqa: BLE001 - a code Pint cannot read is no duration
+        return False
+
+
 def pint_to_ucum(unit: pint.Unit) -> str:
     """The UCUM code of a Pint unit: numerator atoms joined by ".", each divisor after "/"."""
     numerator: list[str] = []

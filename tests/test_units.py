@@ -363,3 +363,15 @@ def test_importing_loads_neither_pint_nor_spacy() -> None:
         cwd=Path(__file__).resolve().parent.parent,
     )
     assert out.stdout.strip() == "[]"
+
+
+@pytest.mark.parametrize(
+    "code, expected",
+    [("a", True), ("wk", True), ("min", True), ("s", True), ("mg/dL", False), ("mL/min", False)],
+)
+def test_is_duration_by_dimensionality(code, expected):
+    """Which analytes are durations comes from Pint, not from a list of unit codes."""
+    from pipeline.units import is_duration
+
+    assert is_duration(code) is expected
+    assert not is_duration(None) and not is_duration("not a unit")
