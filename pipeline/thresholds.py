@@ -620,6 +620,18 @@ def _roman_numbers(text: str, rules: ComparatorRules) -> list[tuple[int, int, fl
     return out
 
 
+def _class_named_before(text: str, start: int, rules: ComparatorRules) -> bool:
+    """A class word right before the number ("NYHA class IV", "ECOG status: 2"), not merely
+    nearby: in "performance status of 0 or 1 5. An adequate ..." the 5 numbers a list item."""
+    cues = list(rules.roman_cue.finditer(text, max(0, start - 24), start))
+    if not cues:
+        return False
+    cue = cues[-1]  # the last cue before the number
+    between = text[cue.end() : start]
+    # a few words may stand between ("status of", "class:"), another number may not
+    return len(between.split()) <= 3 and not re.search(r"\d", between)
+
+
 def _read_comparison(
     text: str, numbers: list[tuple[int, int, float | None]], i: int, rules: ComparatorRules
 ) -> tuple[Comparison | None, int]:
@@ -746,11 +758,7 @@ def _read_comparison(
         age = False
     if comparator is None and _is_temporal(unit, rules) and not age:
         comparator = "=="  # a bare duration ("within 14 days"): temporal, never a threshold
-    if (
-        comparator is None
-        and not unit
-        and (noun or rules.roman_cue.search(text, max(0, start - 24), start))
-    ):
+    if comparator is None and not unit and (noun or _class_named_before(text, start, rules)):
         comparator = "=="  # "NYHA class IV", "Mallampati grade 3": a stated class, no bound
     stated = False
     if comparator is None and unit and not age and not relative_to:

@@ -135,6 +135,11 @@ def test_a_space_lost_after_than():
             [("asa physical status", "in", [1, 2], None)],
         ),
         ("ASA score ≤ 2", [("asa physical status", "<=", 2, None)]),
+        # a run-in list number after a class is no class value ("... 0 or 1 5. An adequate")
+        (
+            "ECOG performance status of 0 or 1 5. An adequate bone marrow",
+            [("ecog performance status", "in", [0, 1], None)],
+        ),
         # Roman numerals come from comparators.json, beyond V
         ("Tanner stage VI excluded", [("tanner stage", "==", 6, None)]),
         # a count whose counted thing carries a limit of its own
