@@ -234,52 +234,27 @@ class ConceptMatcher(_RuleFiles):
         self._load_fallback()
 
     def _load_fallback(self) -> None:
-        """Cues after which unknown words still become ConText targets (see targets.json)."""
-        from .rules import load_rule_file, require
+        """Cues after (or before) which unknown words still become ConText targets."""
+        from .rules import load_rule_file
+        from .targets import load_target_rules
 
-        path = self.files["targets.json"]
-        body = load_rule_file(path, "targets")
-        require(
-            path,
-            "targets",
-            body,
-            (
-                "skip",
-                "stop",
-                "max_tokens",
-                "coordinators",
-                "predicates",
-                "auxiliaries",
-                "one_word_cues",
-            ),
-        )
-        self.skip = frozenset(w.lower() for w in body["skip"])
-        self.stop = frozenset(w.lower() for w in body["stop"])
-        self.max_tokens = int(body["max_tokens"])
-        self.coordinators = frozenset(w.lower() for w in body["coordinators"])
-        self.predicates = frozenset(w.lower() for w in body["predicates"])
-        self.auxiliaries = frozenset(w.lower() for w in body["auxiliaries"])
-        self.function_words = self.skip | self.stop
-        self.one_word_cues = frozenset(w.lower() for w in body["one_word_cues"])
+        self.target_rules = load_target_rules(self.files["targets.json"])
         rules = load_rule_file(self.files["context_rules.json"], "context_rules")
-        cues = sorted(
-            {
-                r["literal"]
-                for r in rules
-                if r["category"] == "NEGATED_EXISTENCE" and r["direction"] == "FORWARD"
-            }
-        )
-        self.cues = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-        self.cues.add("CUE", list(self.nlp.tokenizer.pipe(cues)))
-        backward = sorted(
-            {
-                r["literal"]
-                for r in rules
-                if r["category"] == "NEGATED_EXISTENCE" and r["direction"] == "BACKWARD"
-            }
-        )
-        self.back_cues = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-        self.back_cues.add("CUE", list(self.nlp.tokenizer.pipe(backward)))
+
+        def cue_matcher(direction: str) -> PhraseMatcher:
+            literals = sorted(
+                {
+                    r["literal"]
+                    for r in rules
+                    if r["category"] == "NEGATED_EXISTENCE" and r["direction"] == direction
+                }
+            )
+            matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+            matcher.add("CUE", list(self.nlp.tokenizer.pipe(literals)))
+            return matcher
+
+        self.cues = cue_matcher("FORWARD")
+        self.back_cues = cue_matcher("BACKWARD")
 
     def add_patterns(self, entries: list[tuple[str, str, str]]) -> None:
         """Add ``(label, canonical name, surface form)`` entries."""
@@ -310,144 +285,27 @@ class ConceptMatcher(_RuleFiles):
         return doc
 
     def _fallback_targets(self, doc: Doc, found: list[Span]) -> list[Span]:
-        """CONCEPT spans for the content words in a negation cue's reach (up to the clause
-        end, ``max_tokens`` words) that no lexicon entity covers: every run of words between
-        function words, numbers and punctuation, so "not cardiopathic, diabetic or ...
-        metabolic disease" gives each concept its own target.
+        """CONCEPT spans for the words a negation cue governs that no lexicon entity covers
+        (``pipeline.targets``): after forward cues, then before backward ones."""
+        from .targets import target_before, targets_after
 
-        A cue governs the object of its verb, not the verb: "unable to perform the 6MWT"
-        targets "6MWT", so ``predicates`` words are passed over while more words follow, and
-        stand as the target only when nothing does ("inability to sit"). A lexicon entity is
-        a first target like any other: after it only coordinated words follow."""
         taken = {i for span in found for i in range(span.start, span.end)}
-        sentence_starts = doc.user_data.get("sentence_starts", frozenset())
-        out = []
-        for _, start, end, crit_end in matches_in_criteria(self.cues, doc):
-            # "non-metastatic basal cell cancer" negates "metastatic", not the cancer
-            one_word = doc[start:end].text.lower() in self.one_word_cues
-            run: list[int] = []
-            first_done = False
-            passed: int | None = None  # the first predicate passed over
-            stop = min(crit_end, end + self.max_tokens)
-            for i in range(end, stop + 1):
-                token = doc[i] if i < stop else None
-                boundary = (
-                    token is None
-                    or i in sentence_starts
-                    or token.text in (".", ";", ":", "(", ")", "[", "]")
-                )
-                word = (
-                    token is not None
-                    and not boundary
-                    and not token.is_punct
-                    and not token.like_num
-                    and any(ch.isalpha() for ch in token.text)
-                    and token.lower_ not in self.skip
-                    and token.lower_ not in self.stop
-                )
-                if word and not run and not first_done and token.lower_ in self.predicates:
-                    passed = i if passed is None else passed
-                    continue
-                content = word and i not in taken
-                if content and not (one_word and run):
-                    run.append(i)
-                    continue
-                if len(run) == 1 and not first_done and self._of_follows(doc, i, stop):
-                    # "completion of the study", "events of hip dislocation": the concept
-                    # is the complement, the words before it are passed over
-                    passed = run[0] if passed is None else passed
-                    run = []
-                    continue
-                if (
-                    len(run) == 1
-                    and token is not None
-                    and token.lower_ in ("or", "and")
-                    and i + 1 in taken
-                    and not first_done
-                ):
-                    # "liver or renal dysfunction": the lone word modifies the concept's
-                    # head, which the lexicon found; it is not a concept of its own
-                    run = []
-                    continue
-                if token is not None and len(run) == 1 and self._modifies_next(doc, i, stop, taken):
-                    # "pelvic or bladder reconstructive surgery": a lone word coordinated
-                    # with the modifiers of a longer phrase shares its head
-                    run.append(i)
-                    continue
-                if run:
-                    out.append(Span(doc, run[0], run[-1] + 1, label="CONCEPT"))
-                    taken.update(run)
-                    run = []
-                    first_done = True
-                elif token is not None and i in taken:
-                    first_done = True
-                if boundary:
-                    break
-                if first_done and token is not None and token.lower_ not in self.coordinators:
-                    # after the first target, only coordinated ones ("X or Y") follow
-                    if not (token.is_punct and token.text == ",") and i not in taken:
-                        break
-            if not first_done and passed is not None and passed not in taken:
-                out.append(Span(doc, passed, passed + 1, label="CONCEPT"))
-                taken.add(passed)
-        return out + self._targets_before(doc, taken)
-
-    def _targets_before(self, doc: Doc, taken: set[int]) -> list[Span]:
-        """For backward cues ("strong inducers of CYP3A4 are not permitted"): the run of
-        content words just before the cue, past auxiliaries ("is", "will be"), when no
-        lexicon entity ends there."""
-        matches = matches_in_criteria(self.back_cues, doc)
-        if not matches:
-            return []
-        sentence_starts = doc.user_data.get("sentence_starts", frozenset())
-        starts = [crit.start for crit in doc.spans.get(CRITERIA, [])]
-        out = []
-        for _, start, _end, _crit_end in matches:
-            first = starts[bisect_right(starts, start) - 1]  # the criterion's first token
-            i = start - 1
-            while i >= first and doc[i].lower_ in self.auxiliaries:
-                i -= 1
-            run: list[int] = []
-            while i >= first and len(run) < self.max_tokens:
-                token = doc[i]
-                if (
-                    i in taken
-                    or not any(ch.isalpha() for ch in token.text)
-                    or token.is_punct
-                    or token.lower_ in self.skip
-                    or token.lower_ in self.stop
-                ):
-                    break
-                run.append(i)
-                if i in sentence_starts:
-                    break
-                i -= 1
-            if run:
-                out.append(Span(doc, run[-1], run[0] + 1, label="CONCEPT"))
-                taken.update(run)
+        boundaries = doc.user_data.get("sentence_starts", frozenset())
+        rules = self.target_rules
+        out = [
+            Span(doc, s, e, label="CONCEPT")
+            for _, start, end, crit_end in matches_in_criteria(self.cues, doc)
+            for s, e in targets_after(doc, (start, end), crit_end, boundaries, taken, rules)
+        ]
+        back = matches_in_criteria(self.back_cues, doc)
+        if back:
+            starts = [crit.start for crit in doc.spans.get(CRITERIA, [])]
+            for _, start, _end, _crit_end in back:
+                first = starts[bisect_right(starts, start) - 1]  # the statement's first token
+                span = target_before(doc, start, first, boundaries, taken, rules)
+                if span:
+                    out.append(Span(doc, span[0], span[1], label="CONCEPT"))
         return out
-
-    def _modifies_next(self, doc: Doc, i: int, stop: int, taken: set[int]) -> bool:
-        """Whether ``doc[i]`` is "or"/"and" followed by a content word and then another
-        content word or a lexicon entity ("refractive or ocular surgery")."""
-        if doc[i].lower_ not in ("or", "and") or i + 2 >= stop:
-            return False
-
-        def word(j: int) -> bool:
-            token = doc[j]
-            return token.is_alpha and token.lower_ not in self.function_words
-
-        return i + 1 not in taken and word(i + 1) and (i + 2 in taken or word(i + 2))
-
-    def _of_follows(self, doc: Doc, i: int, stop: int) -> bool:
-        """Whether "of" comes next, past skip words ("evidence of", "of the")."""
-        for j in range(i, stop):
-            lower = doc[j].lower_
-            if lower == "of":
-                return True
-            if lower not in self.skip:
-                return False
-        return False
 
     def _abbreviations(self, doc: Doc) -> list[Span]:
         if not Doc.has_extension("abbreviations"):

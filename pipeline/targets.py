@@ -1,0 +1,200 @@
+"""Fallback ConText targets: which words a negation cue governs when no lexicon names them.
+
+ConText (Harkema et al., J Biomed Inform 2009) only modifies the targets it is given; in
+eligibility text the thing negated is often unknown to any lexicon ("No history of xylophonic
+dysplasia", "Inability to speak Danish"). These functions pick those words by a shallow
+phrase reading, in the spirit of NegEx's scope rules (Chapman et al., 2001): after a forward
+cue, the noun phrase the cue governs, past the cue's verb ("unable to perform the 6MWT"
+targets "6MWT") and past relational heads ("completion of the study" targets "study"); before
+a backward cue ("... are not permitted"), the words right before it.
+
+The functions are pure: they read tokens through the few attributes of ``TokenLike`` (spaCy's
+``Token`` has them) and the word lists of ``patterns/targets.json`` (``TargetRules``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol
+
+BOUNDARY_TEXT = frozenset({".", ";", ":", "(", ")", "[", "]"})
+
+
+class TokenLike(Protocol):
+    @property
+    def text(self) -> str: ...
+    @property
+    def lower_(self) -> str: ...
+    @property
+    def is_punct(self) -> bool: ...
+    @property
+    def like_num(self) -> bool: ...
+    @property
+    def is_alpha(self) -> bool: ...
+
+
+@dataclass(frozen=True, slots=True)
+class TargetRules:
+    """The word lists of ``patterns/targets.json`` (see its ``description``)."""
+
+    skip: frozenset[str]
+    stop: frozenset[str]
+    coordinators: frozenset[str]
+    predicates: frozenset[str]
+    auxiliaries: frozenset[str]
+    one_word_cues: frozenset[str]
+    max_tokens: int
+    function_words: frozenset[str]  # skip | stop, kept once: it is read for every token
+
+
+def load_target_rules(path: Path) -> TargetRules:
+    """Read and check ``targets.json``; errors name the file and the key."""
+    from .errors import PatternError
+    from .rules import load_rule_file, require
+
+    body = load_rule_file(path, "targets")
+    lists = ("skip", "stop", "coordinators", "predicates", "auxiliaries", "one_word_cues")
+    require(path, "targets", body, (*lists, "max_tokens"))
+    for key in lists:
+        if not isinstance(body[key], list) or not all(isinstance(w, str) for w in body[key]):
+            raise PatternError(f"{path}: rule 'targets.{key}': expected a list of words")
+    if not isinstance(body["max_tokens"], int) or body["max_tokens"] < 1:
+        raise PatternError(f"{path}: rule 'targets.max_tokens': expected a positive integer")
+    words = {key: frozenset(w.lower() for w in body[key]) for key in lists}
+    return TargetRules(
+        **words, max_tokens=body["max_tokens"], function_words=words["skip"] | words["stop"]
+    )
+
+
+def targets_after(
+    tokens: Sequence[TokenLike],
+    cue: tuple[int, int],
+    limit: int,
+    boundaries: frozenset[int] | set[int],
+    taken: set[int],
+    rules: TargetRules,
+) -> list[tuple[int, int]]:
+    """Token spans ``(start, end)`` a forward cue ``cue`` governs, up to token ``limit`` (the
+    end of its statement), a token of ``boundaries`` (a sentence start) or a clause mark.
+
+    Every run of content words between function words, numbers and punctuation is a target,
+    so "not cardiopathic, diabetic or ... metabolic disease" gives each concept its own; after
+    the first target (a lexicon entity in ``taken`` counts), only coordinated ones follow.
+    ``predicates`` ("perform", "fluent") are passed over while more words follow and are the
+    target only when nothing does ("inability to sit"). New targets are added to ``taken``.
+    """
+    start_cue, end = cue
+    one_word = " ".join(t.lower_ for t in tokens[start_cue:end]) in rules.one_word_cues
+    out: list[tuple[int, int]] = []
+    run: list[int] = []
+    first_done = False
+    passed: int | None = None  # the first predicate passed over
+    stop = min(limit, end + rules.max_tokens)
+    for i in range(end, stop + 1):
+        token = tokens[i] if i < stop else None
+        boundary = token is None or i in boundaries or token.text in BOUNDARY_TEXT
+        word = (
+            token is not None
+            and not boundary
+            and not token.is_punct
+            and not token.like_num
+            and any(ch.isalpha() for ch in token.text)
+            and token.lower_ not in rules.function_words
+        )
+        if word and not run and not first_done and token.lower_ in rules.predicates:
+            passed = i if passed is None else passed
+            continue
+        if word and i not in taken and not (one_word and run):
+            run.append(i)
+            continue
+        if len(run) == 1 and not first_done and _of_follows(tokens, i, stop, rules):
+            # "completion of the study": the concept is the complement
+            passed = run[0] if passed is None else passed
+            run = []
+            continue
+        lower = token.lower_ if token is not None else ""
+        if len(run) == 1 and not first_done and lower in ("or", "and") and i + 1 in taken:
+            # "liver or renal dysfunction": the lone word modifies the lexicon concept's head
+            run = []
+            continue
+        if len(run) == 1 and token is not None and _modifies_next(tokens, i, stop, taken, rules):
+            # "pelvic or bladder reconstructive surgery": one phrase, one head
+            run.append(i)
+            continue
+        if run:
+            out.append((run[0], run[-1] + 1))
+            taken.update(run)
+            run = []
+            first_done = True
+        elif token is not None and i in taken:
+            first_done = True
+        if boundary:
+            break
+        if first_done and token is not None and lower not in rules.coordinators:
+            if not (token.is_punct and token.text == ",") and i not in taken:
+                break  # after the first target, only coordinated ones ("X or Y") follow
+    if not first_done and passed is not None and passed not in taken:
+        out.append((passed, passed + 1))
+        taken.add(passed)
+    return out
+
+
+def target_before(
+    tokens: Sequence[TokenLike],
+    cue_start: int,
+    first: int,
+    boundaries: frozenset[int] | set[int],
+    taken: set[int],
+    rules: TargetRules,
+) -> tuple[int, int] | None:
+    """The words right before a backward cue at ``cue_start`` ("strong inducers of CYP3A4 are
+    not permitted"), past ``auxiliaries``, not before token ``first`` (the statement start)
+    nor into a lexicon entity. The span is added to ``taken``."""
+    i = cue_start - 1
+    while i >= first and tokens[i].lower_ in rules.auxiliaries:
+        i -= 1
+    run: list[int] = []
+    while i >= first and len(run) < rules.max_tokens:
+        token = tokens[i]
+        if (
+            i in taken
+            or not any(ch.isalpha() for ch in token.text)
+            or token.is_punct
+            or token.lower_ in rules.function_words
+        ):
+            break
+        run.append(i)
+        if i in boundaries:
+            break
+        i -= 1
+    if not run:
+        return None
+    taken.update(run)
+    return run[-1], run[0] + 1
+
+
+def _modifies_next(
+    tokens: Sequence[TokenLike], i: int, stop: int, taken: set[int], rules: TargetRules
+) -> bool:
+    """Whether token ``i`` is "or"/"and" followed by a content word and then another content
+    word or a lexicon entity ("refractive or ocular surgery")."""
+    if tokens[i].lower_ not in ("or", "and") or i + 2 >= stop:
+        return False
+
+    def word(j: int) -> bool:
+        return tokens[j].is_alpha and tokens[j].lower_ not in rules.function_words
+
+    return i + 1 not in taken and word(i + 1) and (i + 2 in taken or word(i + 2))
+
+
+def _of_follows(tokens: Sequence[TokenLike], i: int, stop: int, rules: TargetRules) -> bool:
+    """Whether "of" comes next, past skip words ("evidence of", "of the")."""
+    for j in range(i, stop):
+        lower = tokens[j].lower_
+        if lower == "of":
+            return True
+        if lower not in rules.skip:
+            return False
+    return False

@@ -1,0 +1,105 @@
+"""``pipeline.targets`` as pure functions: hand-made tokens (no spaCy), the shipped rules."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+from pipeline.errors import PatternError
+from pipeline.rules import patterns_path
+from pipeline.targets import load_target_rules, target_before, targets_after
+
+RULES = load_target_rules(patterns_path("targets.json"))
+
+
+@dataclass(frozen=True)
+class Tok:
+    text: str
+
+    @property
+    def lower_(self) -> str:
+        return self.text.lower()
+
+    @property
+    def is_punct(self) -> bool:
+        return not any(ch.isalnum() for ch in self.text)
+
+    @property
+    def like_num(self) -> bool:
+        return self.text.replace(".", "").isdigit()
+
+    @property
+    def is_alpha(self) -> bool:
+        return self.text.isalpha()
+
+
+def after(sentence: str, cue_words: int, taken: set[int] | None = None) -> list[str]:
+    tokens = [Tok(w) for w in sentence.split()]
+    spans = targets_after(tokens, (0, cue_words), len(tokens), set(), taken or set(), RULES)
+    return [" ".join(t.text for t in tokens[s:e]) for s, e in spans]
+
+
+@pytest.mark.parametrize(
+    "sentence, cue_words, expected",
+    [
+        ("no history of xylophonic dysplasia", 3, ["xylophonic dysplasia"]),
+        ("unable to perform the pulmonary function tests", 2, ["pulmonary function tests"]),
+        ("inability to sit", 2, ["sit"]),
+        ("without completion of the study", 1, ["study"]),
+        ("not cardiopathic , diabetic or obese", 1, ["cardiopathic", "diabetic", "obese"]),
+        (
+            "no pelvic or bladder reconstructive surgery",
+            1,
+            ["pelvic or bladder reconstructive surgery"],
+        ),
+        ("non metastatic basal cell carcinoma", 1, ["metastatic"]),
+        ("no dysphagia ; other disorders", 1, ["dysphagia"]),
+        ("no 3 cycles", 1, ["cycles"]),
+    ],
+)
+def test_targets_after_a_forward_cue(sentence, cue_words, expected):
+    assert after(sentence, cue_words) == expected
+
+
+def test_a_lexicon_entity_is_the_first_target():
+    # "no myocardial infarction within 6 months": tokens 1-2 are a lexicon entity
+    assert after("no myocardial infarction within 6 months", 1, taken={1, 2}) == []
+    # ... and a lone modifier before a coordinated lexicon concept is not a concept
+    assert after("without liver or renal failure", 1, taken={3, 4}) == []
+
+
+@pytest.mark.parametrize(
+    "sentence, cue_start, expected",
+    [
+        ("herbal remedies are not permitted", 2, "herbal remedies"),
+        ("biologic - naive", 2, "biologic"),
+        ("colonoscopy is not possible", 1, "colonoscopy"),
+    ],
+)
+def test_target_before_a_backward_cue(sentence, cue_start, expected):
+    tokens = [Tok(w) for w in sentence.split()]
+    # the cue starts at the first word after the auxiliaries the test names
+    span = target_before(tokens, cue_start, 0, set(), set(), RULES)
+    assert span is not None
+    assert " ".join(t.text for t in tokens[span[0] : span[1]]) == expected
+
+
+@pytest.mark.parametrize(
+    "change, message",
+    [
+        (lambda body: body.pop("predicates"), "predicates"),
+        (lambda body: body.update(skip="a b c"), "targets.skip"),
+        (lambda body: body.update(max_tokens=0), "targets.max_tokens"),
+    ],
+)
+def test_bad_rule_file_names_file_and_key(tmp_path: Path, change, message):
+    data = json.loads(patterns_path("targets.json").read_text(encoding="utf-8"))
+    change(data["targets"])
+    path = tmp_path / "targets.json"
+    path.write_text(json.dumps(data), encoding="utf-8")
+    with pytest.raises(PatternError) as err:
+        load_target_rules(path)
+    assert str(path) in str(err.value) and message in str(err.value)
