@@ -101,6 +101,10 @@ class ComparatorRules:
     temporal_units: frozenset[str]
     age_before: re.Pattern[str]
     age_after: re.Pattern[str]
+    age_within: re.Pattern[str]  # "older than 18", "18 y.o.": the words of the quantity
+    age_joined: re.Pattern[str]  # "≥ 45 and ≤ 90 years": what joins two bounds of one age
+    greater_words: re.Pattern[str]  # "twice higher than normal" implies ">"
+    lesser_words: re.Pattern[str]  # "2 g/dL below the LLN" is an offset below it
     demographic_start: re.Pattern[str]
     temporal_anchor: re.Pattern[str]
     condition: re.Pattern[str]
@@ -172,6 +176,7 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         "joins",
         "compound_units",
         "daily_sample",
+        "direction_words",
     )
     require(path, "comparators", body, keys)
 
@@ -208,6 +213,9 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
     roman_alt = "|".join(sorted((k.upper() for k in numerals), key=len, reverse=True))
     number = rf"{_NUMBER}|\b(?:{word_alt})\b"
     ages = body["age_cues"]
+    require(path, "age_cues", ages, ("before", "after", "within", "joined"))
+    directions = body["direction_words"]
+    require(path, "direction_words", directions, ("greater", "lesser"))
     joins, compound = body["joins"], body["compound_units"]
     require(
         path, "joins", joins, ("same_analyte", "coordination", "conjunction", "reference_words")
@@ -241,6 +249,10 @@ def load_comparator_rules(path: Path | None = None) -> ComparatorRules:
         temporal_units=frozenset(u.lower() for u in body["temporal_units"]),
         age_before=compile_regex(path, "age_cues.before", ages["before"]),
         age_after=compile_regex(path, "age_cues.after", ages["after"]),
+        age_within=compile_regex(path, "age_cues.within", ages["within"]),
+        age_joined=compile_regex(path, "age_cues.joined", ages["joined"]),
+        greater_words=compile_regex(path, "direction_words.greater", directions["greater"]),
+        lesser_words=compile_regex(path, "direction_words.lesser", directions["lesser"]),
         demographic_start=compile_regex(
             path, "age_cues.demographic_start", ages["demographic_start"]
         ),
@@ -405,7 +417,7 @@ def _relative_at(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int,
     tm = rules.times.match(text, pos)
     at = tm.end() if tm else pos
     between = text[pos:at].lower()
-    implied = ">" if re.search(r"higher|greater|more|above|over", between) else None
+    implied = ">" if rules.greater_words.search(between) else None
     for relative_to, pattern in rules.relative:
         m = pattern.match(text, at)
         if m:
@@ -422,7 +434,7 @@ def _age_cue(text: str, start: int, end: int, rules: ComparatorRules) -> bool:
     return bool(
         rules.age_before.search(before)
         or rules.age_after.match(text, end)
-        or re.search(r"\b(?:older|younger)\b|\by\.?\s*o\b", text[start:end], re.I)
+        or rules.age_within.search(text[start:end])
     )
 
 
@@ -498,15 +510,12 @@ def find_comparisons(text: str, rules: ComparatorRules | None = None) -> list[Co
     return _propagate_ages(text, _with_bare_relatives(text, out, rules), rules)
 
 
-_JOINED = re.compile(r"\s*(?:,|;)?\s*(?:and|or|but|to|,)?\s*(?:(?:the\s+)?(?:age|aged)\s+)?$", re.I)
-
-
 def _propagate_ages(text: str, found: list[Comparison], rules: ComparatorRules) -> list[Comparison]:
     """Ages told once and shared: "age ≥ 45 and ≤ 90 years", "below 18 years or above 80
     years"; and a years quantity that opens a statement or follows only who it applies to
     ("Male or female, ≥ 19 years") is an age too, unless a time anchor follows it."""
     for a, b in zip(found, found[1:], strict=False):
-        if not _JOINED.fullmatch(text[a.end : b.start]):
+        if not rules.age_joined.fullmatch(text[a.end : b.start]):
             continue
         if a.unit is None and b.unit and not a.relative_to and not b.relative_to and a.age:
             a.unit, a.unit_span = b.unit, b.unit_span  # "≥ 45 and ≤ 90 years"
@@ -699,11 +708,7 @@ def _read_comparison(
                 if m:
                     relative_to, relative_mode = (
                         relative_to_,
-                        (
-                            "below"
-                            if re.match(r"below|under|lower|less", om.group("direction"), re.I)
-                            else "above"
-                        ),
+                        ("below" if rules.lesser_words.match(om.group("direction")) else "above"),
                     )
                     cursor = m.end()
                     if comparator is None:
