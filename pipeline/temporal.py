@@ -51,6 +51,7 @@ Pure functions over plain strings; the rules load on first use (``functools.cach
 from __future__ import annotations
 
 import re
+from collections import OrderedDict
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
@@ -139,7 +140,7 @@ class _Found:
     end: int
 
 
-@dataclass(slots=True)
+@dataclass(frozen=True, slots=True)
 class _Reading:
     """Everything read around one quantity; ``stop`` is where the window's words end."""
 
@@ -468,7 +469,23 @@ def relation_of(
     return rules.relations[table].get(comparator)
 
 
+_RECENT: OrderedDict[tuple[int, str, int, int, str], _Reading] = OrderedDict()
+
+
 def _read(text: str, start: int, end: int, comparator: str, rules: TemporalRules) -> _Reading:
+    """``_read_words``, remembered for the last few quantities: ``describe`` and then
+    ``find_windows`` read the same quantity of the same statement, once."""
+    key = (id(rules), text, start, end, comparator)
+    reading = _RECENT.get(key)
+    if reading is None:
+        reading = _read_words(text, start, end, comparator, rules)
+        _RECENT[key] = reading
+        if len(_RECENT) > 64:
+            _RECENT.popitem(last=False)
+    return reading
+
+
+def _read_words(text: str, start: int, end: int, comparator: str, rules: TemporalRules) -> _Reading:
     """Read the words around one quantity in the order of the module docstring."""
     alternatives, combine, resume = _alternatives(text, start, end, rules)
     mark = _mark_before(text, start, rules)
