@@ -16,6 +16,7 @@ from typing import Any
 from .schema import Entity
 
 NEGATION = "NEGATED_EXISTENCE"
+FALLBACK = "CONCEPT"  # the label of targets no lexicon names (pipeline.targets)
 
 
 def _distance(cue: dict[str, Any], ent: Entity) -> tuple[int, int]:
@@ -36,8 +37,11 @@ def _head(target: Entity, cue: dict[str, Any], scope: list[Entity]) -> Entity:
         return target
     ordered = sorted(scope, key=lambda e: e.start)
     for ent in ordered[ordered.index(target) + 1 :]:
-        if 0 <= ent.start - target.end <= 1:  # a space or a hyphen between them
-            target = ent
+        if not 0 <= ent.start - target.end <= 1:  # only a space or a hyphen between them
+            continue
+        if ent.label == FALLBACK and target.label != FALLBACK:
+            break  # "no TB diagnosis": an unknown word after a known concept is not its head
+        target = ent
     return target
 
 

@@ -91,6 +91,7 @@ def targets_after(
     run: list[int] = []
     first_done = False
     passed: int | None = None  # the first predicate passed over
+    joined = False  # the last word read was "or", "and" or a comma
     stop = min(limit, end + rules.max_tokens)
     for i in range(end, stop + 1):
         token = tokens[i] if i < stop else None
@@ -103,10 +104,18 @@ def targets_after(
             and any(ch.isalpha() for ch in token.text)
             and token.lower_ not in rules.function_words
         )
-        if word and not run and not first_done and token.lower_ in rules.predicates:
+        if (
+            word
+            and not one_word
+            and not run
+            and not first_done
+            and token.lower_ in rules.predicates
+        ):
             passed = i if passed is None else passed
             continue
         if word and i not in taken and not (one_word and run):
+            if first_done and not run and not joined:
+                break  # "no TB diagnosis": a word right after the first target is not another
             run.append(i)
             continue
         if len(run) == 1 and not first_done and _of_follows(tokens, i, stop, rules):
@@ -132,9 +141,9 @@ def targets_after(
             first_done = True
         if boundary:
             break
-        if first_done and token is not None and lower not in rules.coordinators:
-            if not (token.is_punct and token.text == ",") and i not in taken:
-                break  # after the first target, only coordinated ones ("X or Y") follow
+        joined = token is not None and (lower in rules.coordinators or token.text == ",")
+        if first_done and token is not None and not joined and i not in taken:
+            break  # after the first target, only coordinated ones ("X or Y") follow
     if not first_done and passed is not None and passed not in taken:
         out.append((passed, passed + 1))
         taken.add(passed)

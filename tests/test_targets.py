@@ -58,10 +58,21 @@ def after(sentence: str, cue_words: int, taken: set[int] | None = None) -> list[
         ("non metastatic basal cell carcinoma", 1, ["metastatic"]),
         ("no dysphagia ; other disorders", 1, ["dysphagia"]),
         ("no 3 cycles", 1, ["cycles"]),
+        # pronouns are not what is negated
+        ("preventing them from regional blocks", 1, ["regional blocks"]),
+        # "non-" reads the next word even when it is a verb form
+        ("non consenting subjects are also excluded", 1, ["consenting"]),
     ],
 )
 def test_targets_after_a_forward_cue(sentence, cue_words, expected):
     assert after(sentence, cue_words) == expected
+
+
+def test_a_word_right_after_the_first_target_is_not_another():
+    # "no TB diagnosis": "TB" (token 1) is a lexicon entity; "diagnosis" is not a target
+    assert after("no TB diagnosis", 1, taken={1}) == []
+    # ... but a coordinated one is: "no TB or sarcoidosis"
+    assert after("no TB or sarcoidosis", 1, taken={1}) == ["sarcoidosis"]
 
 
 def test_a_lexicon_entity_is_the_first_target():
