@@ -89,6 +89,13 @@ def test_every_concept_in_scope_stays_negated():
         ("Non-surgical periodontal treatment in the last 6 months", "periodontal treatment"),
         ("Triple negative breast cancer", "breast cancer"),
         ("Women of childbearing potential must have a negative pregnancy test", "Women"),
+        # names of orders and conditions that contain a negation word
+        ("Active Do Not Resuscitate order", "Resuscitate"),
+        ("Failure to thrive in the last year", "thrive"),
+        ("Known or suspected non-compliance", "compliance"),
+        # limits and double negations
+        ("Patients 11 to no older than 17 years of age", "older"),
+        ("A condition that does not preclude walking on a treadmill", "treadmill"),
     ],
 )
 def test_compound_terms_are_not_negations(line, concept):
