@@ -22,8 +22,9 @@ MUST_NOT_HAVE = "must_not_have"
 def requirement(criterion: Criterion, by_id: dict[str, Criterion]) -> str | None:
     """Whether the patient must have (or must not have) what ``criterion`` states.
 
-    Inclusion gives must_have, exclusion must_not_have; a negated statement flips it; an
-    exception flips its parent's requirement (it names what is allowed despite the parent).
+    Inclusion gives must_have, exclusion must_not_have; a negated statement flips it, and so
+    does each negated statement that introduces it; an exception flips its parent's
+    requirement (it names what is allowed despite the parent).
     """
     if criterion.exception and criterion.parent_id in by_id:
         parent = requirement(by_id[criterion.parent_id], by_id)
@@ -36,6 +37,13 @@ def requirement(criterion: Criterion, by_id: dict[str, Criterion]) -> str | None
     must = criterion.section == "inclusion"
     if criterion.negated:
         must = not must
+    # under a negated list introduction ("must not have any of the following:"), each item
+    # is something the patient must not have: not (X or Y) = not X and not Y
+    parent = by_id.get(criterion.parent_id) if criterion.parent_id else None
+    while parent is not None:
+        if parent.negated and not parent.exception:
+            must = not must
+        parent = by_id.get(parent.parent_id) if parent.parent_id else None
     return MUST_HAVE if must else MUST_NOT_HAVE
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+import pipeline
 from pipeline.logic import MUST_HAVE, MUST_NOT_HAVE, logic_tree, requirement
 from pipeline.schema import Trial
 
@@ -148,3 +149,30 @@ def test_modifiers_distribute_over_coordination():
     )
     (entity,) = trial.criteria[0].entities
     assert (entity.modifiers, entity.modifier_logic) == (["uncontrolled", "active"], "or")
+
+
+@pytest.mark.parametrize(
+    "section, intro",
+    [
+        ("Inclusion", "Patients must not have any of the following:"),
+        ("Inclusion", "Should report the absence of:"),
+        ("Inclusion", "Patients with none of the following:"),
+    ],
+)
+def test_items_under_a_negated_introduction_must_not_be_had(section, intro):
+    """not (X or Y) = not X and not Y: each item is something the patient must not have,
+    while the flat entities stay un-negated (screening negates at the introduction)."""
+    trial = pipeline.parse(f"{section} Criteria:\n* {intro}\n  * diabetes\n  * asthma\n")
+    parent, *items = trial.criteria
+    assert parent.negated and parent.requirement == "must_not_have"
+    assert [(c.parent_id, c.requirement) for c in items] == [(parent.id, "must_not_have")] * 2
+    assert not any(e.negated for c in items for e in c.entities)
+
+
+def test_items_under_a_plain_introduction_keep_the_section_polarity():
+    trial = pipeline.parse("Exclusion Criteria:\n* Any of the following:\n  * stroke\n")
+    parent, item = trial.criteria
+    assert not parent.negated
+    assert item.requirement == "must_not_have"
+    trial = pipeline.parse("Inclusion Criteria:\n* All of the following:\n  * stroke\n")
+    assert trial.criteria[1].requirement == "must_have"
