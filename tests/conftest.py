@@ -37,3 +37,20 @@ def lct_records() -> list[dict]:
         pytest.skip("../shared/lct/dev.jsonl is absent")
     with path.open(encoding="utf-8") as fh:
         return [json.loads(line) for line in fh]
+
+
+@pytest.fixture
+def edited_rule_file(tmp_path: Path):
+    """``edit(name, change)``: a copy of ``patterns/<name>`` in ``tmp_path`` after
+    ``change(body)`` on the object under its top-level key; returns the copy's path (for
+    tests that a broken rule file is refused with an error naming file, rule and value)."""
+
+    def edit(name: str, change) -> Path:
+        data = json.loads((ROOT / "patterns" / name).read_text(encoding="utf-8"))
+        (key,) = data
+        change(data[key])
+        path = tmp_path / name
+        path.write_text(json.dumps(data), encoding="utf-8")
+        return path
+
+    return edit

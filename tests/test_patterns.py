@@ -100,11 +100,8 @@ def _words_not_a_list(body):
     ],
     ids=lambda v: getattr(v, "__name__", ""),
 )
-def test_bad_screening_file_names_file_entry_and_value(tmp_path, break_it, expected):
-    data = json.loads((PATTERNS_DIR / "screening.json").read_text(encoding="utf-8"))
-    break_it(data["screening"])
-    bad = tmp_path / "screening.json"
-    bad.write_text(json.dumps(data), encoding="utf-8")
+def test_bad_screening_file_names_file_entry_and_value(edited_rule_file, break_it, expected):
+    bad = edited_rule_file("screening.json", break_it)
     with pytest.raises(PatternError) as info:
         screening.load_screening_cues(bad)
     message = str(info.value)

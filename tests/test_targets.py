@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
@@ -106,11 +104,8 @@ def test_target_before_a_backward_cue(sentence, cue_start, expected):
         (lambda body: body.update(max_tokens=0), "targets.max_tokens"),
     ],
 )
-def test_bad_rule_file_names_file_and_key(tmp_path: Path, change, message):
-    data = json.loads(patterns_path("targets.json").read_text(encoding="utf-8"))
-    change(data["targets"])
-    path = tmp_path / "targets.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
+def test_bad_rule_file_names_file_and_key(edited_rule_file, change, message):
+    path = edited_rule_file("targets.json", change)
     with pytest.raises(PatternError) as err:
         load_target_rules(path)
     assert str(path) in str(err.value) and message in str(err.value)

@@ -10,7 +10,6 @@ import json
 import re
 import subprocess
 import sys
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -535,14 +534,6 @@ def test_rules_are_not_loaded_at_import_time():
     assert out.stdout.strip() == "0"
 
 
-def _broken(tmp_path: Path, change) -> Path:
-    body = json.loads((PATTERNS_DIR / "temporal.json").read_text(encoding="utf-8"))
-    change(body["temporal"])
-    path = tmp_path / "temporal.json"
-    path.write_text(json.dumps(body), encoding="utf-8")
-    return path
-
-
 @pytest.mark.parametrize(
     "change, rule, value",
     [
@@ -567,16 +558,16 @@ def _broken(tmp_path: Path, change) -> Path:
         (lambda b: b.update(gap="[unclosed"), "gap", "[unclosed"),
     ],
 )
-def test_malformed_file_names_file_rule_and_value(tmp_path, change, rule, value):
-    path = _broken(tmp_path, change)
+def test_malformed_file_names_file_rule_and_value(edited_rule_file, change, rule, value):
+    path = edited_rule_file("temporal.json", change)
     with pytest.raises(PatternError) as info:
         load_temporal_rules(path)
     message = str(info.value)
     assert str(path) in message and repr(rule) in message and value in message
 
 
-def test_missing_key_and_wrong_top_level_key(tmp_path):
-    path = _broken(tmp_path, lambda b: b.pop("anchors"))
+def test_missing_key_and_wrong_top_level_key(tmp_path, edited_rule_file):
+    path = edited_rule_file("temporal.json", lambda b: b.pop("anchors"))
     with pytest.raises(PatternError, match="missing key.*anchors"):
         load_temporal_rules(path)
     wrong = tmp_path / "other.json"

@@ -5,7 +5,6 @@ Hand-written criteria in the style of the seeds; pure functions, no spaCy.
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
@@ -163,14 +162,6 @@ def test_rates_written_in_words_are_the_same_unit(unit_a, unit_b, same):
     assert same_unit(unit_a, unit_b) is same
 
 
-def _rules_file(tmp_path: Path, edit) -> Path:
-    data = json.loads((PATTERNS / "comparators.json").read_text(encoding="utf-8"))
-    edit(data["comparators"])
-    path = tmp_path / "comparators.json"
-    path.write_text(json.dumps(data), encoding="utf-8")
-    return path
-
-
 @pytest.mark.parametrize(
     "edit, message",
     [
@@ -180,8 +171,8 @@ def _rules_file(tmp_path: Path, edit) -> Path:
         (lambda body: body["units"].__setitem__("counted", ["drinks", "("]), "units.counted"),
     ],
 )
-def test_bad_comparator_rules_are_named(tmp_path, edit, message):
-    path = _rules_file(tmp_path, edit)
+def test_bad_comparator_rules_are_named(edited_rule_file, edit, message):
+    path = edited_rule_file("comparators.json", edit)
     with pytest.raises(PatternError, match=message) as err:
         load_comparator_rules(path)
     assert str(path) in str(err.value)
@@ -198,8 +189,8 @@ def test_bad_comparator_rules_are_named(tmp_path, edit, message):
         ),
     ],
 )
-def test_bad_rate_words_are_named(tmp_path, edit, message):
-    path = _rules_file(tmp_path, edit)
+def test_bad_rate_words_are_named(edited_rule_file, edit, message):
+    path = edited_rule_file("comparators.json", edit)
     with pytest.raises(PatternError, match=message) as err:
         rate_words(path)
     assert str(path) in str(err.value)
