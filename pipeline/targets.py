@@ -118,8 +118,10 @@ def targets_after(
                 break  # "no TB diagnosis": a word right after the first target is not another
             run.append(i)
             continue
-        if len(run) == 1 and not first_done and _of_follows(tokens, i, stop, rules):
-            # "completion of the study": the concept is the complement
+        relational = bool(run) and (len(run) == 1 or tokens[run[-1]].lower_ in rules.predicates)
+        if relational and not first_done and _of_follows(tokens, i, stop, rules):
+            # "completion of the study", "electrocardiographic signs of ischemia": the
+            # concept is the complement
             passed = run[0] if passed is None else passed
             run = []
             continue

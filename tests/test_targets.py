@@ -56,6 +56,8 @@ def after(sentence: str, cue_words: int, taken: set[int] | None = None) -> list[
         ("non metastatic basal cell carcinoma", 1, ["metastatic"]),
         ("no dysphagia ; other disorders", 1, ["dysphagia"]),
         ("no 3 cycles", 1, ["cycles"]),
+        # a relational head before "of" passes the concept on to its complement
+        ("absence of electrocardiographic signs of ischemia", 2, ["ischemia"]),
         # pronouns are not what is negated
         ("preventing them from regional blocks", 1, ["regional blocks"]),
         # "non-" reads the next word even when it is a verb form
