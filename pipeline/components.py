@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from spacy.language import Language
-from spacy.matcher import PhraseMatcher
+from spacy.matcher import Matcher, PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
@@ -241,20 +241,23 @@ class ConceptMatcher(_RuleFiles):
         self.target_rules = load_target_rules(self.files["targets.json"])
         rules = load_rule_file(self.files["context_rules.json"], "context_rules")
 
-        def cue_matcher(direction: str) -> PhraseMatcher:
-            literals = sorted(
-                {
-                    r["literal"]
-                    for r in rules
-                    if r["category"] == "NEGATED_EXISTENCE" and r["direction"] == direction
-                }
-            )
-            matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-            matcher.add("CUE", list(self.nlp.tokenizer.pipe(literals)))
-            return matcher
+        def cue_matchers(direction: str) -> tuple[PhraseMatcher, Matcher]:
+            """The negation cues of one direction: literals, and token patterns."""
+            chosen = [
+                r
+                for r in rules
+                if r["category"] == "NEGATED_EXISTENCE"
+                and r["direction"] in (direction, "BIDIRECTIONAL")
+            ]
+            literals = sorted({r["literal"] for r in chosen if "pattern" not in r})
+            phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+            phrases.add("CUE", list(self.nlp.tokenizer.pipe(literals)))
+            patterns = Matcher(self.nlp.vocab)
+            patterns.add("CUE", [r["pattern"] for r in chosen if "pattern" in r])
+            return phrases, patterns
 
-        self.cues = cue_matcher("FORWARD")
-        self.back_cues = cue_matcher("BACKWARD")
+        self.cues = cue_matchers("FORWARD")
+        self.back_cues = cue_matchers("BACKWARD")
 
     def add_patterns(self, entries: list[tuple[str, str, str]]) -> None:
         """Add ``(label, canonical name, surface form)`` entries."""
@@ -294,10 +297,11 @@ class ConceptMatcher(_RuleFiles):
         rules = self.target_rules
         out = [
             Span(doc, s, e, label="CONCEPT")
-            for _, start, end, crit_end in matches_in_criteria(self.cues, doc)
+            for matcher in self.cues
+            for _, start, end, crit_end in matches_in_criteria(matcher, doc)
             for s, e in targets_after(doc, (start, end), crit_end, boundaries, taken, rules)
         ]
-        back = matches_in_criteria(self.back_cues, doc)
+        back = [m for matcher in self.back_cues for m in matches_in_criteria(matcher, doc)]
         if back:
             starts = [crit.start for crit in doc.spans.get(CRITERIA, [])]
             for _, start, _end, _crit_end in back:
@@ -379,7 +383,9 @@ class ThresholdExtractor(_RuleFiles):
         return doc
 
 
-def matches_in_criteria(matcher: PhraseMatcher, doc: Doc) -> list[tuple[int, int, int, int]]:
+def matches_in_criteria(
+    matcher: PhraseMatcher | Matcher, doc: Doc
+) -> list[tuple[int, int, int, int]]:
     """(match id, start, end, end of its criterion) for the matches that lie inside one
     criterion: one matcher call per Doc, not one per criterion."""
     criteria = list(doc.spans.get(CRITERIA, []))

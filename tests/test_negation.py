@@ -43,6 +43,13 @@ def negated(line: str) -> set[str]:
         ("Multifetal gestations are not eligible", "are not eligible", "Multifetal gestations"),
         # a negated history: the longer cue wins over "prior history of" (historical)
         ("No prior history of tuberculosis", "no prior history of", "tuberculosis"),
+        # a state after "not" (a token-pattern rule) looks back to what is absent
+        ("Troponin was not measured at admission", "not measured", "Troponin"),
+        (
+            "Preoperative spirometry would not be feasible",
+            "not be feasible",
+            "Preoperative spirometry",
+        ),
         # newly general cues
         ("Discontinuation of budesonide", "discontinuation of", "budesonide"),
         ("Insufficient knowledge of the Dutch language", "insufficient", "Dutch language"),
@@ -93,6 +100,8 @@ def test_every_concept_in_scope_stays_negated():
         ("Active Do Not Resuscitate order", "Resuscitate"),
         ("Failure to thrive in the last year", "thrive"),
         ("Known or suspected non-compliance", "compliance"),
+        # an uncontrolled condition is present, not absent
+        ("Hypertension not controlled by medication", "Hypertension"),
         # limits and double negations
         ("Patients 11 to no older than 17 years of age", "older"),
         ("A condition that does not preclude walking on a treadmill", "treadmill"),
