@@ -48,7 +48,7 @@ def negated(line: str) -> set[str]:
         (
             "Preoperative spirometry would not be feasible",
             "not be feasible",
-            "Preoperative spirometry",
+            "spirometry",
         ),
         # newly general cues
         ("Discontinuation of budesonide", "discontinuation of", "budesonide"),
