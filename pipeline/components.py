@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from spacy.language import Language
-from spacy.matcher import Matcher, PhraseMatcher
+from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
@@ -241,23 +241,22 @@ class ConceptMatcher(_RuleFiles):
         self.target_rules = load_target_rules(self.files["targets.json"])
         rules = load_rule_file(self.files["context_rules.json"], "context_rules")
 
-        def cue_matchers(direction: str) -> tuple[PhraseMatcher, Matcher]:
-            """The negation cues of one direction: literals, and token patterns."""
-            chosen = [
-                r
-                for r in rules
-                if r["category"] == "NEGATED_EXISTENCE"
-                and r["direction"] in (direction, "BIDIRECTIONAL")
-            ]
-            literals = sorted({r["literal"] for r in chosen if "pattern" not in r})
-            phrases = PhraseMatcher(self.nlp.vocab, attr="LOWER")
-            phrases.add("CUE", list(self.nlp.tokenizer.pipe(literals)))
-            patterns = Matcher(self.nlp.vocab)
-            patterns.add("CUE", [r["pattern"] for r in chosen if "pattern" in r])
-            return phrases, patterns
+        def cue_matcher(direction: str) -> PhraseMatcher:
+            """The negation cues that look in ``direction`` (bidirectional ones included)."""
+            literals = sorted(
+                {
+                    r["literal"]
+                    for r in rules
+                    if r["category"] == "NEGATED_EXISTENCE"
+                    and r["direction"] in (direction, "BIDIRECTIONAL")
+                }
+            )
+            matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+            matcher.add("CUE", list(self.nlp.tokenizer.pipe(literals)))
+            return matcher
 
-        self.cues = cue_matchers("FORWARD")
-        self.back_cues = cue_matchers("BACKWARD")
+        self.cues = cue_matcher("FORWARD")
+        self.back_cues = cue_matcher("BACKWARD")
 
     def add_patterns(self, entries: list[tuple[str, str, str]]) -> None:
         """Add ``(label, canonical name, surface form)`` entries."""
@@ -297,11 +296,10 @@ class ConceptMatcher(_RuleFiles):
         rules = self.target_rules
         out = [
             Span(doc, s, e, label="CONCEPT")
-            for matcher in self.cues
-            for _, start, end, crit_end in matches_in_criteria(matcher, doc)
+            for _, start, end, crit_end in matches_in_criteria(self.cues, doc)
             for s, e in targets_after(doc, (start, end), crit_end, boundaries, taken, rules)
         ]
-        back = [m for matcher in self.back_cues for m in matches_in_criteria(matcher, doc)]
+        back = matches_in_criteria(self.back_cues, doc)
         if back:
             starts = [crit.start for crit in doc.spans.get(CRITERIA, [])]
             for _, start, _end, _crit_end in back:
@@ -383,23 +381,37 @@ class ThresholdExtractor(_RuleFiles):
         return doc
 
 
-def matches_in_criteria(
-    matcher: PhraseMatcher | Matcher, doc: Doc
-) -> list[tuple[int, int, int, int]]:
+def matches_in_criteria(matcher: PhraseMatcher, doc: Doc) -> list[tuple[int, int, int, int]]:
     """(match id, start, end, end of its criterion) for the matches that lie inside one
     criterion: one matcher call per Doc, not one per criterion."""
-    criteria = list(doc.spans.get(CRITERIA, []))
-    if not criteria:
+    if len(matcher) == 0:
         return []
-    owner = [-1] * len(doc)
-    for k, crit in enumerate(criteria):
-        owner[crit.start : crit.end] = [k] * (crit.end - crit.start)
+    owner, ends = _criterion_owner(doc)
+    if not ends:
+        return []
     out = []
     for match_id, start, end in matcher(doc, as_spans=False):
         k = owner[start]
         if k >= 0 and owner[end - 1] == k:
-            out.append((match_id, start, end, criteria[k].end))
+            out.append((match_id, start, end, ends[k]))
     return out
+
+
+def _criterion_owner(doc: Doc) -> tuple[list[int], list[int]]:
+    """Per token, the index of its criterion (-1 outside any), and each criterion's end;
+    computed once per Doc (several matchers ask) and dropped when the criteria change."""
+    group = doc.spans.get(CRITERIA)
+    key = (id(group), len(group) if group is not None else 0)
+    cached = doc.user_data.get("criterion_owner")
+    if cached is not None and cached[0] == key:
+        return cached[1], cached[2]
+    owner = [-1] * len(doc)
+    ends = []
+    for k, crit in enumerate(group or []):
+        owner[crit.start : crit.end] = [k] * (crit.end - crit.start)
+        ends.append(crit.end)
+    doc.user_data["criterion_owner"] = (key, owner, ends)
+    return owner, ends
 
 
 def ents_by_span(doc: Doc, spans: list[Span]) -> list[list[Span]]:
