@@ -306,7 +306,7 @@ def is_duration(code: str | None) -> bool:
     if not code:
         return False
     try:
-        return parse_unit(code).dimensionality == registry()["s"].dimensionality
+        return parse_unit(code).dimensionality == parse_unit("s").dimensionality
     except Exception:  # noqa: BLE001 - a code Pint cannot read is no duration
         return False
 
