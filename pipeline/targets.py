@@ -33,6 +33,8 @@ class TokenLike(Protocol):
     def like_num(self) -> bool: ...
     @property
     def is_alpha(self) -> bool: ...
+    @property
+    def whitespace_(self) -> str: ...
 
 
 @dataclass(frozen=True, slots=True)
@@ -113,6 +115,9 @@ def targets_after(
         ):
             passed = i if passed is None else passed
             continue
+        if run and not one_word and token is not None and _inner_hyphen(tokens, i, stop):
+            run.append(i)  # "tension-type headache": a hyphenated word is one word
+            continue
         if word and i not in taken and not (one_word and run):
             if first_done and not run and not joined:
                 break  # "no TB diagnosis": a word right after the first target is not another
@@ -184,6 +189,17 @@ def target_before(
         return None
     taken.update(run)
     return run[-1], run[0] + 1
+
+
+def _inner_hyphen(tokens: Sequence[TokenLike], i: int, stop: int) -> bool:
+    """Whether token ``i`` is a hyphen written between two words with no space."""
+    return (
+        tokens[i].text in ("-", "‐", "‑")
+        and i + 1 < stop
+        and not tokens[i - 1].whitespace_
+        and not tokens[i].whitespace_
+        and tokens[i + 1].is_alpha
+    )
 
 
 def _modifies_next(

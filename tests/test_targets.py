@@ -16,6 +16,7 @@ RULES = load_target_rules(patterns_path("targets.json"))
 @dataclass(frozen=True)
 class Tok:
     text: str
+    whitespace_: str = " "
 
     @property
     def lower_(self) -> str:
@@ -111,3 +112,14 @@ def test_bad_rule_file_names_file_and_key(edited_rule_file, change, message):
     with pytest.raises(PatternError) as err:
         load_target_rules(path)
     assert str(path) in str(err.value) and message in str(err.value)
+
+
+def test_a_hyphenated_word_stays_one_word():
+    """ "nor tension-type headache": the hyphen written without spaces joins the words."""
+    tokens = [Tok("nor"), Tok("tension", ""), Tok("-", ""), Tok("type"), Tok("headache")]
+    spans = targets_after(tokens, (0, 1), len(tokens), set(), set(), RULES)
+    assert [" ".join(t.text for t in tokens[s:e]) for s, e in spans] == ["tension - type headache"]
+    # with spaces around it, a dash separates
+    spaced = [Tok("nor"), Tok("tension"), Tok("-"), Tok("type"), Tok("headache")]
+    spans = targets_after(spaced, (0, 1), len(spaced), set(), set(), RULES)
+    assert spans == [(1, 2)]
