@@ -100,6 +100,8 @@ def test_every_concept_in_scope_stays_negated():
         ("Active Do Not Resuscitate order", "Resuscitate"),
         ("Failure to thrive in the last year", "thrive"),
         ("Known or suspected non-compliance", "compliance"),
+        # "with/without X": X is allowed either way
+        ("Premature labor with/without ruptured membranes", "ruptured membranes"),
         # a value outside its reference range is abnormal, not absent
         ("TSH pronouncedly outside the reference range", "reference range"),
         # an uncontrolled condition is present, not absent

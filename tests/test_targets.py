@@ -59,6 +59,8 @@ def after(sentence: str, cue_words: int, taken: set[int] | None = None) -> list[
         ("no 3 cycles", 1, ["cycles"]),
         # a relational head before "of" passes the concept on to its complement
         ("absence of electrocardiographic signs of ischemia", 2, ["ischemia"]),
+        # another negation word ends the phrase ("walk without aids" targets "walk")
+        ("unable to walk without aids", 2, ["walk"]),
         # pronouns are not what is negated
         ("preventing them from regional blocks", 1, ["regional blocks"]),
         # "non-" reads the next word even when it is a verb form
