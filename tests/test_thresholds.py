@@ -72,6 +72,9 @@ def comparisons(text: str) -> list[tuple]:
         ("AST no greater than 3 x ULN", [("<=", 3, None, "ULN", "multiple")]),
         ("ANC >/= 1.5 x 10^9/L", [(">=", 1.5, "x 10^9/L", None, None)]),
         ("platelets => 100,000/mm3", [(">=", 100000, "/mm3", None, None)]),
+        # "=<" is one symbol; "= <1" states the value as "< 1"
+        ("creatinine =< 1.5 mg/dL", [("<=", 1.5, "mg/dL", None, None)]),
+        ("item score = <1", [("<", 1, None, None, None)]),
         ("WBC ≧ 3000/mm³", [(">=", 3000, "/mm³", None, None)]),
         ("WBC ≥ 3.0 x109/L", [(">=", 3.0, "x109/L", None, None)]),
         ("bilirubin > twice the upper limit of normal", [(">", 2, None, "ULN", "multiple")]),
