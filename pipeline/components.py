@@ -22,6 +22,7 @@ from spacy.util import filter_spans
 
 from . import segment, thresholds
 from .rules import patterns_path
+from .targets import FALLBACK, load_target_rules, target_before, targets_after
 
 SECTIONS = "sections"  # doc.spans key: the criteria regions, labelled by section
 CRITERIA = "criteria"  # doc.spans key: one span per atomic statement, in text order
@@ -236,7 +237,6 @@ class ConceptMatcher(_RuleFiles):
     def _load_fallback(self) -> None:
         """Cues after (or before) which unknown words still become ConText targets."""
         from .rules import load_rule_file
-        from .targets import load_target_rules
 
         self.target_rules = load_target_rules(self.files["targets.json"])
         rules = load_rule_file(self.files["context_rules.json"], "context_rules")
@@ -289,13 +289,11 @@ class ConceptMatcher(_RuleFiles):
     def _fallback_targets(self, doc: Doc, found: list[Span]) -> list[Span]:
         """CONCEPT spans for the words a negation cue governs that no lexicon entity covers
         (``pipeline.targets``): after forward cues, then before backward ones."""
-        from .targets import target_before, targets_after
-
         taken = {i for span in found for i in range(span.start, span.end)}
         boundaries = doc.user_data.get("sentence_starts", frozenset())
         rules = self.target_rules
         out = [
-            Span(doc, s, e, label="CONCEPT")
+            Span(doc, s, e, label=FALLBACK)
             for _, start, end, crit_end in matches_in_criteria(self.cues, doc)
             for s, e in targets_after(doc, (start, end), crit_end, boundaries, taken, rules)
         ]
@@ -306,7 +304,7 @@ class ConceptMatcher(_RuleFiles):
                 first = starts[bisect_right(starts, start) - 1]  # the statement's first token
                 span = target_before(doc, start, first, boundaries, taken, rules)
                 if span:
-                    out.append(Span(doc, span[0], span[1], label="CONCEPT"))
+                    out.append(Span(doc, span[0], span[1], label=FALLBACK))
         return out
 
     def _abbreviations(self, doc: Doc) -> list[Span]:

@@ -39,8 +39,10 @@ def requirement(criterion: Criterion, by_id: dict[str, Criterion]) -> str | None
         must = not must
     # under a negated list introduction ("must not have any of the following:"), each item
     # is something the patient must not have: not (X or Y) = not X and not Y
+    seen = {criterion.id}  # a parent cycle in malformed input must not loop
     parent = by_id.get(criterion.parent_id) if criterion.parent_id else None
-    while parent is not None:
+    while parent is not None and parent.id not in seen:
+        seen.add(parent.id)
         if parent.negated and not parent.exception:
             must = not must
         parent = by_id.get(parent.parent_id) if parent.parent_id else None

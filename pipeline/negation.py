@@ -14,9 +14,9 @@ from __future__ import annotations
 from typing import Any
 
 from .schema import Entity
+from .targets import FALLBACK
 
 NEGATION = "NEGATED_EXISTENCE"
-FALLBACK = "CONCEPT"  # the label of targets no lexicon names (pipeline.targets)
 
 
 def _distance(cue: dict[str, Any], ent: Entity) -> tuple[int, int]:

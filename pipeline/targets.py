@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Protocol
 
 BOUNDARY_TEXT = frozenset({".", ";", ":", "(", ")", "[", "]"})
+FALLBACK = "CONCEPT"  # the entity label of the targets these functions find
 
 
 class TokenLike(Protocol):
@@ -47,6 +48,7 @@ class TargetRules:
     predicates: frozenset[str]
     auxiliaries: frozenset[str]
     one_word_cues: frozenset[str]
+    modifier_joiners: frozenset[str]  # "or"/"and" between modifiers sharing one head
     max_tokens: int
     function_words: frozenset[str]  # skip | stop, kept once: it is read for every token
 
@@ -57,7 +59,15 @@ def load_target_rules(path: Path) -> TargetRules:
     from .rules import load_rule_file, require
 
     body = load_rule_file(path, "targets")
-    lists = ("skip", "stop", "coordinators", "predicates", "auxiliaries", "one_word_cues")
+    lists = (
+        "skip",
+        "stop",
+        "coordinators",
+        "predicates",
+        "auxiliaries",
+        "one_word_cues",
+        "modifier_joiners",
+    )
     require(path, "targets", body, (*lists, "max_tokens"))
     for key in lists:
         if not isinstance(body[key], list) or not all(isinstance(w, str) for w in body[key]):
@@ -131,7 +141,7 @@ def targets_after(
             run = []
             continue
         lower = token.lower_ if token is not None else ""
-        if len(run) == 1 and not first_done and lower in ("or", "and") and i + 1 in taken:
+        if len(run) == 1 and not first_done and lower in rules.modifier_joiners and i + 1 in taken:
             # "liver or renal dysfunction": the lone word modifies the lexicon concept's head
             run = []
             continue
@@ -207,7 +217,7 @@ def _modifies_next(
 ) -> bool:
     """Whether token ``i`` is "or"/"and" followed by a content word and then another content
     word or a lexicon entity ("refractive or ocular surgery")."""
-    if tokens[i].lower_ not in ("or", "and") or i + 2 >= stop:
+    if tokens[i].lower_ not in rules.modifier_joiners or i + 2 >= stop:
         return False
 
     def word(j: int) -> bool:

@@ -968,6 +968,16 @@ def _age_named_next(
     return None
 
 
+def _named_inside(comp: Comparison, mentions: list[Mention]) -> list[Mention]:
+    """Mentions within the comparison ("≥ grade 2"), or starting inside it and running on
+    ("16 weeks of gestation": the name "weeks of gestation" starts at the unit)."""
+    return [
+        m
+        for m in mentions
+        if m.start >= comp.start and (m.end <= comp.end or comp.value_start < m.start < comp.end)
+    ]
+
+
 def _range_twin(comp: Comparison, previous: Comparison) -> bool:
     """The two bounds of one range share their start and their analyte hint."""
     return previous.start == comp.start and previous.analyte_hint == comp.analyte_hint
@@ -1000,13 +1010,7 @@ def attach_analytes(
             comp.temporal = comparisons[idx - 1].temporal
         if comp.temporal:
             # "a minimum life expectancy of 12 weeks", "≥ 33 gestational weeks": named inside
-            # ("16 weeks of gestation": the name "weeks of gestation" starts at the unit)
-            timed = [
-                m
-                for m in mentions
-                if m.start >= comp.start
-                and (m.end <= comp.end or comp.value_start < m.start < comp.end)
-            ][-1:]
+            timed = _named_inside(comp, mentions)[-1:]
             timed = timed or _left_analytes(text, comp, mentions, prev_end, rules)
             near = bool(timed) and len(text[timed[-1].end : comp.start]) <= 20
             if not near:  # "37 weeks of gestational age"
@@ -1016,12 +1020,7 @@ def attach_analytes(
                 continue
             comp.temporal = False
         previous = comparisons[idx - 1] if idx else None
-        if (
-            previous is not None
-            and previous.start == comp.start
-            and previous.analyte_hint == comp.analyte_hint
-            and found
-        ):
+        if previous is not None and _range_twin(comp, previous) and found:
             # the upper bound of a range: same analytes as its lower bound
             twins = [f for f in found if f.comparison is comparisons[idx - 1]]
             for f in twins:
@@ -1040,10 +1039,8 @@ def attach_analytes(
         # "≥ grade 2", "≥ 33 gestational weeks": named inside the comparison
         targets = [
             m
-            for m in mentions
-            if m.start >= comp.start
-            and (m.end <= comp.end or comp.value_start < m.start < comp.end)
-            and (m.end <= comp.value_start or m.start > comp.value_start)
+            for m in _named_inside(comp, mentions)
+            if m.end <= comp.value_start or m.start > comp.value_start
         ]
         targets = [m for m in targets if fits(m)][-1:]
         if not targets:

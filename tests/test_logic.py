@@ -176,3 +176,14 @@ def test_items_under_a_plain_introduction_keep_the_section_polarity():
     assert item.requirement == "must_not_have"
     trial = pipeline.parse("Inclusion Criteria:\n* All of the following:\n  * stroke\n")
     assert trial.criteria[1].requirement == "must_have"
+
+
+def test_requirement_survives_a_parent_cycle_in_malformed_input():
+    """Trials read back with ``from_dict`` may carry any parent ids: no endless loop."""
+    from pipeline.schema import Criterion
+
+    a = Criterion("c1", "exclusion", "x", 0, 1, parent_id="c2", negated=True)
+    b = Criterion("c2", "exclusion", "y", 2, 3, parent_id="c1")
+    by_id = {"c1": a, "c2": b}
+    assert requirement(b, by_id) == MUST_HAVE  # exclusion, flipped once by c1's negation
+    assert requirement(a, by_id) == MUST_HAVE  # its own negation; c2 is not negated
