@@ -34,19 +34,27 @@ def requirement(criterion: Criterion, by_id: dict[str, Criterion]) -> str | None
         return MUST_NOT_HAVE if base != criterion.negated else MUST_HAVE
     if criterion.section == "unknown":
         return None
-    must = criterion.section == "inclusion"
-    if criterion.negated:
-        must = not must
-    # under a negated list introduction ("must not have any of the following:"), each item
-    # is something the patient must not have: not (X or Y) = not X and not Y
+    negations = [criterion] if criterion.negated else []
+    # under a negated list introduction ("absence of:"), each item is something the patient
+    # must not have: not (X or Y) = not X and not Y
     seen = {criterion.id}  # a parent cycle in malformed input must not loop
     parent = by_id.get(criterion.parent_id) if criterion.parent_id else None
     while parent is not None and parent.id not in seen:
         seen.add(parent.id)
         if parent.negated and not parent.exception:
-            must = not must
+            negations.append(parent)
         parent = by_id.get(parent.parent_id) if parent.parent_id else None
-    return MUST_HAVE if must else MUST_NOT_HAVE
+    # "No prior X" describes a state, and the section says what that state does: it is
+    # required under inclusion, it excludes under exclusion. "Participant must not use contact
+    # lenses" is a rule the patient must follow, written the same way in either section, so
+    # it is must_not_have under exclusion too; only descriptive negations compose with it.
+    if any(c.deontic for c in negations):
+        must = False
+        flips = sum(not c.deontic for c in negations)
+    else:
+        must = criterion.section == "inclusion"
+        flips = len(negations)
+    return MUST_NOT_HAVE if must == bool(flips % 2) else MUST_HAVE
 
 
 def _node(c: Criterion, children: dict[str | None, list[Criterion]]) -> dict[str, Any]:

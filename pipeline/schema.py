@@ -103,6 +103,9 @@ class Criterion:
     # one record per negation cue: the cue and the entity it attaches to (its nearest target;
     # the other entities in its scope are ``negated`` too, see ``Entity.cues``)
     negations: list[dict[str, Any]] = field(default_factory=list)
+    # the statement's negation is a rule the patient must follow ("must not use contact
+    # lenses"), which states the requirement whatever the section; see logic.requirement
+    deontic: bool = False
 
 
 @dataclass(slots=True)

@@ -58,6 +58,7 @@ class Statement:
     logic: str | None = None
     exception: bool = False
     negated: bool = False
+    deontic: bool = False  # the negation is a rule to follow ("must not"), see logic.requirement
     children: list[int] = field(default_factory=list)
 
 
@@ -80,6 +81,7 @@ class StructureRules:
     exception_item: tuple[re.Pattern[str], ...]
     new_top_level: tuple[re.Pattern[str], ...]
     statement_negation: tuple[re.Pattern[str], ...]
+    deontic_negation: tuple[re.Pattern[str], ...]
     inline_exception: re.Pattern[str]
     measurement: re.Pattern[str]
     sentence_end: re.Pattern[str]
@@ -182,6 +184,18 @@ def _header(rules: SectionRules, s: str) -> str | None:
     return None
 
 
+def _header_remainder(rules: SectionRules, body: str) -> int | None:
+    """Offset in ``body`` of the statement written after a header's colon on the same line
+    ("Inclusion Criteria: should report the absence of:"), or None when there is none."""
+    colon = body.find(":")
+    if colon < 0 or not _header(rules, body[:colon].strip()):
+        return None
+    rest = body[colon + 1 :]
+    if not rest.strip(" \t:"):
+        return None
+    return colon + 1 + len(rest) - len(rest.lstrip())
+
+
 def _connector(rules: SectionRules, s: str) -> str | None:
     for kind, pattern in rules.connectors:
         if pattern.fullmatch(s):
@@ -202,6 +216,7 @@ def find_regions(
     srules, trules = rules or default_rules()
     lines = iter_lines(text)
     kinds: list[tuple[str, object]] = []  # per line: (kind, payload)
+    rests: dict[int, int] = {}  # header line -> start of the statement after its colon
     for line in lines:
         s = line.text.strip()
         if not s:
@@ -214,11 +229,20 @@ def find_regions(
             kinds.append(("empty_bullet", None))
         elif _header(srules, bare) or _header(srules, body):
             kinds.append(("header", _header(srules, bare) or _header(srules, body)))
+            after = _header_remainder(srules, body)
+            if after is not None:  # "Inclusion Criteria: Age 18 or older" on one line
+                rests[len(kinds) - 1] = cstart + after
         elif _full(srules.end_markers, body) or _full(srules.end_markers, bare):
             kinds.append(("end", None))
         elif _connector(srules, body):
             kinds.append(("connector", _connector(srules, body)))
-        elif not marker and kinds and kinds[-1][0] == "header" and body[:1].islower():
+        elif (
+            not marker
+            and kinds
+            and kinds[-1][0] == "header"
+            and body[:1].islower()
+            and not lines[len(kinds) - 1].text.rstrip().endswith(":")
+        ):
             kinds.append(("header_tail", None))  # "Inclusion Criteria (only patients who\n...):"
         else:
             kinds.append(("bullet" if marker else "plain", (indent, cstart, marker)))
@@ -231,6 +255,9 @@ def find_regions(
             if kind == "header":
                 current = _Region(str(payload), [])
                 regions.append(current)
+                if i in rests:
+                    indent = len(lines[i].text) - len(lines[i].text.lstrip())
+                    _add(current, "plain", (indent, rests[i], None), lines, i, kinds, text)
             elif kind == "end":
                 current = None
             elif current is not None:
@@ -384,6 +411,7 @@ def build_tree(region: _Region, rules: StructureRules) -> list[Statement]:
 
     for idx, stmt in enumerate(out):
         stmt.negated = _any(rules.statement_negation, info[idx].text)
+        stmt.deontic = stmt.negated and _any(rules.deontic_negation, info[idx].text)
         if not stmt.children:
             continue
         if mode.get(idx) in ("note", "except"):

@@ -187,3 +187,38 @@ def test_requirement_survives_a_parent_cycle_in_malformed_input():
     by_id = {"c1": a, "c2": b}
     assert requirement(b, by_id) == MUST_HAVE  # exclusion, flipped once by c1's negation
     assert requirement(a, by_id) == MUST_HAVE  # its own negation; c2 is not negated
+
+
+@pytest.mark.parametrize(
+    "section, line, expected",
+    [
+        # a rule the patient must follow says the same in either section (NCT05922501)
+        ("Exclusion", "Participant must not use contact lenses while participating", MUST_NOT_HAVE),
+        ("Inclusion", "Participant must not use contact lenses while participating", MUST_NOT_HAVE),
+        ("Inclusion", "Male participants must refrain from donating sperm", MUST_NOT_HAVE),
+        # a described state composes with the section: excluded when it holds
+        ("Exclusion", "No prior chemotherapy", MUST_HAVE),
+        ("Inclusion", "No prior chemotherapy", MUST_NOT_HAVE),
+        ("Exclusion", "Patients who did not receive prior chemotherapy", MUST_HAVE),
+        ("Exclusion", "Those who doesn't accept contraception", MUST_HAVE),
+        # the negation inside a coordinated relative clause is not the statement's
+        ("Exclusion", "Subjects who are pregnant or not using contraception", MUST_NOT_HAVE),
+    ],
+)
+def test_deontic_and_descriptive_negation(section, line, expected):
+    (c,) = pipeline.parse(f"{section} Criteria:\n* {line}\n").criteria
+    assert c.requirement == expected
+
+
+def test_nct05922501_must_not_rules_under_exclusion(seed_texts):
+    trial = pipeline.parse(seed_texts["003_af3fb4ef3103d3e2"])
+    rules = [c for c in trial.criteria if c.text.startswith("Participant must not")]
+    assert len(rules) == 2
+    assert all(c.deontic and c.requirement == MUST_NOT_HAVE for c in rules)
+
+
+@pytest.mark.parametrize("section", ["Inclusion", "Exclusion"])
+def test_items_under_a_must_not_introduction_are_excluded_in_either_section(section):
+    text = f"{section} Criteria:\n* Patients must not have any of the following:\n  * stroke\n"
+    parent, item = pipeline.parse(text).criteria
+    assert parent.deontic and item.requirement == MUST_NOT_HAVE

@@ -38,6 +38,41 @@ def test_bullet_styles(bullet):
     assert [t for _, t, *_ in statements(text)] == ["Signed informed consent", "ECOG 0-1"]
 
 
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        # a statement written after the header's colon is kept, and may introduce a list
+        (
+            "Inclusion Criteria: should report the absence of:\n  -  anemia,\n  -  diabetes\n",
+            [
+                ("inclusion", "should report the absence of:", None),
+                ("inclusion", "anemia,", 0),
+                ("inclusion", "diabetes", 0),
+            ],
+        ),
+        (
+            "Inclusion Criteria: Age 18 or older\nExclusion Criteria: Pregnancy\n",
+            [("inclusion", "Age 18 or older", None), ("exclusion", "Pregnancy", None)],
+        ),
+        # an introduction on the line after a header that ends in a colon is no header tail
+        (
+            "Inclusion Criteria:\nshould report the absence of:\n- anemia\n",
+            [
+                ("inclusion", "should report the absence of:", None),
+                ("inclusion", "anemia", 0),
+            ],
+        ),
+        # a header that wraps onto the next line still is one header
+        (
+            "Inclusion Criteria (only patients who\nhave myeloma):\n- anemia\n",
+            [("inclusion", "anemia", None)],
+        ),
+    ],
+)
+def test_text_on_the_header_line(text, expected):
+    assert [(s, t, p) for s, t, p, *_ in statements(text)] == expected
+
+
 def test_text_without_headers_or_bullets_is_one_statement_per_line():
     got = statements("Age 18 or older\nNo prior chemotherapy\n")
     assert [(s, t) for s, t, *_ in got] == [
