@@ -10,7 +10,7 @@ from spacy.tokens import Doc, Span
 from .components import CRITERIA, ents_by_span
 from .coordination import distributed_modifiers
 from .logic import requirement
-from .negation import cue_targets
+from .negation import NEGATION, cue_targets, introduced_negation
 from .schema import Criterion, Entity, Threshold, Trial
 
 _FLAGS = {
@@ -79,6 +79,7 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
                 logic=stmt.logic,
                 exception=stmt.exception,
                 negated=stmt.negated,
+                deontic=stmt.deontic,
                 entities=[_entity(e, raw, doc_text) for e in ents],
                 thresholds=list(span._.thresholds or []),
                 temporal=list(span._.temporal or []),
@@ -88,10 +89,45 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
     for c in criteria:
         c.requirement = requirement(c, by_id)
         c.negations = cue_targets(c.entities)
+    _inherit_negations(criteria, by_id, _negation_cues(doc, raw))
     warnings = [f"{c.id}: {w}" for c in criteria for t in c.thresholds for w in t.warnings]
     if not criteria:
         warnings.append("no criteria found in the text")
     return Trial(trial_id=trial_id, criteria=criteria, source_text=raw, warnings=warnings)
+
+
+def _negation_cues(doc: Doc, raw: str) -> list[dict[str, Any]]:
+    """Every ConText negation cue in the Doc, with or without a target."""
+    graph = doc._.context_graph if doc.has_extension("context_graph") else None
+    cues = []
+    for modifier in getattr(graph, "modifiers", None) or ():
+        if modifier.category != NEGATION:
+            continue
+        span = doc[modifier.modifier_span[0] : modifier.modifier_span[1]]
+        cues.append(
+            {
+                "category": modifier.category,
+                "text": raw[span.start_char : span.end_char],
+                "start": span.start_char,
+                "end": span.end_char,
+                "rule": modifier.rule.literal,
+            }
+        )
+    return sorted(cues, key=lambda c: c["start"])
+
+
+def _inherit_negations(
+    criteria: list[Criterion], by_id: dict[str, Criterion], cues: list[dict[str, Any]]
+) -> None:
+    """Give each item of a negated list introduction the introduction's last cue."""
+    for c in criteria:
+        parent = by_id.get(c.parent_id) if c.parent_id else None
+        if parent is None or not parent.negated or parent.exception or parent.start is None:
+            continue
+        inside = [q for q in cues if parent.start <= q["start"] and q["end"] <= parent.end]
+        pair = introduced_negation(c, inside[-1], parent.id) if inside else None
+        if pair is not None:
+            c.negations.append(pair)
 
 
 _AGE = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([A-Za-z]+)?\s*$")

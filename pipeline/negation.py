@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .schema import Entity
+from .schema import Criterion, Entity
 from .targets import FALLBACK
 
 NEGATION = "NEGATED_EXISTENCE"
@@ -73,3 +73,27 @@ def cue_targets(entities: list[Entity]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def introduced_negation(item: Criterion, cue: dict[str, Any], via: str) -> dict[str, Any] | None:
+    """The pair for an item under a negated list introduction ("should report the absence
+    of: - anemia - diabetes"): the introduction's ``cue`` and the item's first entity, with
+    ``via`` naming the introducing criterion.
+
+    The item's entities keep ``negated`` false: its ``requirement`` (must_not_have) already
+    carries the introduction's negation, and screening would otherwise apply it twice.
+    """
+    if item.exception or item.negations or not item.entities:
+        return None
+    target = _head(min(item.entities, key=lambda e: e.start), cue, item.entities)
+    return {
+        "cue": {k: cue[k] for k in ("text", "start", "end", "rule", "category")},
+        "target": {
+            "text": target.text,
+            "start": target.start,
+            "end": target.end,
+            "label": target.label,
+        },
+        "scope": len(item.entities),
+        "via": via,
+    }

@@ -155,3 +155,77 @@ def test_cue_targets_prefers_the_following_entity_and_the_phrase_head():
 
 def test_cue_targets_ignores_entities_that_are_not_negated():
     assert cue_targets([entity("stroke", 3, (0, 2), negated=False)]) == []
+
+
+@pytest.mark.parametrize(
+    "line, cue, target",
+    [
+        # spaCy splits a contraction ("does" + "n't"); the clitic is the cue (NCT03923894)
+        (
+            "Those who doesn't accept the implementation of appropriate contraception",
+            "n't",
+            "contraception",
+        ),
+        ("Patients who don’t have diabetes", "n’t", "diabetes"),
+        # "impossible" looks either way, like "not possible" (NCT03922815)
+        ("Conditions that make monitoring using SE sensor impossible", "impossible", "SE sensor"),
+        (
+            "Significant hearing impairment impeding participation in exercise",
+            "impeding",
+            "exercise",
+        ),
+        # stopping something: the same family as "discontinue" (NCT03929328, NCT03866265)
+        (
+            "Decision to stop life-supportive therapies before enrollment",
+            "stop",
+            "life-supportive therapies",
+        ),
+        ("Patients need to be off medication", "be off", "medication"),
+    ],
+)
+def test_more_cues_attach_to_their_targets(line, cue, target):
+    assert (cue, target) in pairs(line)
+
+
+@pytest.mark.parametrize(
+    "line, concept",
+    [
+        # inability to stop X: two negations, and the patient keeps taking X (NCT03866252)
+        ("Unable or unwilling to discontinue antidepressant medication", "antidepressant"),
+        ("Refuse to stop warfarin", "warfarin"),
+        ("Unwilling to cease intake of fish oil", "fish oil"),
+        # "stop dates" name a date, not a cessation
+        ("Start and stop dates of ceftazidime-avibactam", "ceftazidime"),
+    ],
+)
+def test_double_negations_and_stop_dates_leave_the_concept_affirmed(line, concept):
+    trial = pipeline.parse(f"Exclusion Criteria:\n* {line}\n")
+    (c,) = trial.criteria
+    assert any(concept.lower() in e.text.lower() for e in c.entities)
+    assert not any(concept.lower() in e.text.lower() for e in negated(line))
+    assert not c.negations
+
+
+@pytest.mark.parametrize(
+    "intro, cue",
+    [
+        ("should report the absence of:", "absence of"),
+        ("Patients must not have any of the following:", "must not have"),
+    ],
+)
+def test_items_under_a_negated_introduction_pair_with_its_cue(intro, cue):
+    trial = pipeline.parse(f"Inclusion Criteria: {intro}\n  -  anemia,\n  -  diabetes\n")
+    parent, *items = trial.criteria
+    assert [(c.parent_id, c.requirement) for c in items] == [(parent.id, "must_not_have")] * 2
+    found = [(n["cue"]["text"], n["target"]["text"], n["via"]) for c in items for n in c.negations]
+    assert found == [(cue, "anemia", parent.id), (cue, "diabetes", parent.id)]
+    assert not any(e.negated for c in items for e in c.entities)  # negated once, at the intro
+
+
+def test_an_item_with_its_own_negation_keeps_only_its_own_pair():
+    trial = pipeline.parse("Inclusion Criteria:\n* Absence of:\n  * anemia\n  * no diabetes\n")
+    _, anemia, diabetes = trial.criteria
+    assert [n["cue"]["text"] for n in anemia.negations] == ["Absence of"]
+    assert [(n["cue"]["text"], "via" in n) for n in diabetes.negations] == [("no", False)]
+    # not (anemia or not diabetes): anemia is excluded, diabetes required
+    assert (anemia.requirement, diabetes.requirement) == ("must_not_have", "must_have")

@@ -41,6 +41,16 @@ def test_context_rules_load_in_medspacy():
     assert {"NEGATED_EXISTENCE", "HISTORICAL", "HYPOTHETICAL", "FAMILY", "TERMINATE"} <= categories
 
 
+def test_context_rules_give_each_cue_one_meaning():
+    # two rules on the same words compete in ConText's overlap pruning, and which one wins
+    # then depends on rule order: "rule out" was both a negation and an uncertainty cue
+    rules = json.loads((PATTERNS_DIR / "context_rules.json").read_text())["context_rules"]
+    seen: dict[str, str] = {}
+    for rule in rules:
+        literal = rule["literal"].lower()
+        assert seen.setdefault(literal, rule["category"]) == rule["category"], literal
+
+
 def test_bad_regex_names_file_rule_and_value(tmp_path):
     body = json.loads((PATTERNS_DIR / "sections.json").read_text())
     body["sections"]["headers"][0]["pattern"] = "(unclosed"
