@@ -69,9 +69,19 @@ def test_coordinated_modifiers_share_the_head():
     assert "pelvic" not in negated(line)
 
 
-def test_non_prefix_negates_one_word():
+@pytest.mark.parametrize(
+    "line, cue, word, concept",
+    [
+        ("Non-metastatic basal cell carcinoma", "non-", "metastatic", "basal cell carcinoma"),
+        # written with a space, the prefix still negates one word (NCT03867695)
+        ("Non balanced epilepsy", "non", "balanced", "epilepsy"),
+        ("Non cryptoglandular fistulas", "non", "cryptoglandular", "fistulas"),
+    ],
+)
+def test_non_prefix_negates_one_word(line, cue, word, concept):
     """ "non-metastatic basal cell carcinoma" is a carcinoma: only "metastatic" is negated."""
-    assert pairs("Non-metastatic basal cell carcinoma") == [("non", "metastatic")]
+    assert pairs(line) == [(cue, word)]
+    assert concept not in negated(line)
 
 
 def test_lone_modifier_before_a_lexicon_concept_is_not_a_target():
