@@ -1,18 +1,27 @@
-"""Modifiers distributed over a coordination: "uncontrolled or active hepatitis B" means
-(uncontrolled hepatitis B) OR (active hepatitis B).
+"""Coordination inside one statement.
 
-A pure function over the text before an entity, with the modifier words as data
-(``patterns/modifiers.json``).
+- Modifiers distributed over a coordination: "uncontrolled or active hepatitis B" means
+  (uncontrolled hepatitis B) OR (active hepatitis B) (``distributed_modifiers``).
+- Concepts joined by connectives: "diabetes and/or hypertension" (``coordinated_terms``).
+- Lists written inside a statement: "... if: a) X or, b) Y" (``run_in_list``).
+
+Pure functions over text and offsets; the words are data (``patterns/modifiers.json``,
+``patterns/structure.json``).
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from .rules import load_rule_file, patterns_path, require
+
+if TYPE_CHECKING:
+    from .segment import StructureRules
 
 
 @dataclass(frozen=True, slots=True)
@@ -54,3 +63,100 @@ def distributed_modifiers(
     ]
     logic = "or" if re.search(r"\bor\b", phrase, re.I) else "and"
     return [p.lower() for p in parts], logic
+
+
+Offsets = tuple[int, int]
+_ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x")
+
+
+def _label_place(label: str) -> tuple[str, int]:
+    """("letter", 0) for "a", ("digit", 1) for "2", ("roman", 2) for "iii"."""
+    label = label.lower()
+    if label.isdigit():
+        return "digit", int(label) - 1
+    if label in _ROMAN:
+        return "roman", _ROMAN.index(label)
+    return "letter", ord(label) - ord("a")
+
+
+def run_in_list(text: str, rules: StructureRules) -> tuple[str, list[Offsets]] | None:
+    """A list written inside one statement, as ``(op, item offsets)``.
+
+    "Participants with prior anti-CD38 treatment if: a) administered <9 months before ... or,
+    b) intolerant to the anti-CD38" gives ``("or", [a's words, b's words])``. The markers must
+    count up from the first ("a) b) c)", "(1) (2)", "i) ii)"), so a stray "(1)" is no list.
+    An item ending in a chain connective ("or,", "and/or") gives the op, then the words before
+    the first marker ("one of the following" is "or"); "and" otherwise.
+    """
+    run: list[re.Match[str]] = []
+    for m in rules.run_in_marker.finditer(text):
+        kind, place = _label_place(m.group(1))
+        last_kind, last_place = _label_place(run[-1].group(1)) if run else ("", -2)
+        if (kind, place) == (last_kind, last_place + 1):
+            run.append(m)
+        elif len(run) < 2 and place == 0:
+            run = [m]
+    if len(run) < 2:
+        return None
+    items: list[Offsets] = []
+    op: str | None = None
+    for k, m in enumerate(run):
+        body = text[m.end() : run[k + 1].start() if k + 1 < len(run) else len(text)]
+        if k + 1 < len(run):
+            for name, pattern in (("or", rules.chain_or), ("and", rules.chain_and)):
+                tail = pattern.search(body)
+                if tail:
+                    op = op if op == "or" else name
+                    body = body[: tail.start()]
+                    break
+        words = body.rstrip(" ,;.")
+        items.append((m.end(), m.end() + len(words)))
+    if op is None:
+        intro = text[: run[0].start()]
+        op = "or" if any(p.search(intro) for p in rules.logic_or) else "and"
+    return op, items
+
+
+def coordinated_terms(
+    text: str,
+    spans: Sequence[Offsets],
+    rules: StructureRules,
+    kinds: Sequence[str | None] | None = None,
+) -> list[tuple[str, list[Offsets]]]:
+    """Runs of concepts joined by connectives, as ``(op, offsets)`` per run.
+
+    In "Diabetes and/or hypertension" the two concepts are alternatives (``"or"``); in
+    "either X or Y" too; "X, Y and Z" is one ``"and"`` run. A comma takes the op of the run's
+    other joiners, and a run joined by commas only says nothing. ``spans`` are the concepts'
+    offsets in ``text``, in order and not overlapping. With ``kinds`` (the concepts' labels,
+    None for an unknown concept), only concepts of one kind are joined: in "... premedication
+    with steroids, or intolerance to arginine" the "or" joins clauses, not the two concepts.
+    """
+    runs: list[tuple[str, list[Offsets]]] = []
+    current: list[Offsets] = []
+    joins: list[str] = []
+
+    def close() -> None:
+        explicit = [j for j in joins if j != ","]
+        if len(current) >= 2 and explicit:
+            runs.append(("or" if "or" in explicit else "and", list(current)))
+
+    for n, span in enumerate(spans):
+        gap = text[current[-1][1] : span[0]] if current else None
+        join = None
+        same = kinds is None or None in (kinds[n - 1], kinds[n]) or kinds[n - 1] == kinds[n]
+        if gap is not None and same:
+            if any(p.search(gap) for p in rules.term_or):
+                join = "or"
+            elif any(p.search(gap) for p in rules.term_and):
+                join = "and"
+            elif rules.term_list.search(gap):
+                join = ","
+        if join is None:
+            close()
+            current, joins = [span], []
+        else:
+            current.append(span)
+            joins.append(join)
+    close()
+    return runs

@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from .schema import Criterion
+from .targets import FALLBACK
 
 MUST_HAVE = "must_have"
 MUST_NOT_HAVE = "must_not_have"
@@ -65,12 +66,51 @@ def _node(c: Criterion, children: dict[str | None, list[Criterion]]) -> dict[str
     if regular:
         node["op"] = c.logic or "and"
         node["children"] = [_node(k, children) for k in regular]
+    inline = inline_logic(c)
+    if inline:
+        node["inline"] = inline
     clause = inline_exception(c)
     if clause:
         exceptions.append(clause)
     if exceptions:
         node["except"] = exceptions
     return node
+
+
+def inline_logic(c: Criterion) -> list[dict[str, Any]]:
+    """AND/OR written inside the statement, which stays one criterion (as annotators split
+    it): a run-in list ("if: a) X or, b) Y") and concepts joined by connectives ("diabetes
+    and/or hypertension", "either X or Y"). Each is ``{"op", "source", "terms"}`` with the
+    terms' text and offsets."""
+    from .coordination import coordinated_terms, run_in_list
+    from .segment import default_rules
+
+    if c.start is None:
+        return []
+    rules = default_rules()[1]
+    found: list[tuple[str, str, list[tuple[int, int]]]] = []
+    listed = run_in_list(c.text, rules)
+    if listed:
+        found.append(("list", *listed))
+    inside = sorted(
+        (e for e in c.entities if c.start <= e.start and e.end <= c.start + len(c.text)),
+        key=lambda e: e.start,
+    )
+    spans = [(e.start - c.start, e.end - c.start) for e in inside]
+    kinds = [None if e.label == FALLBACK else e.label for e in inside]
+    found += [
+        ("coordination", op, run) for op, run in coordinated_terms(c.text, spans, rules, kinds)
+    ]
+    return [
+        {
+            "op": op,
+            "source": source,
+            "terms": [
+                {"text": c.text[s:e], "start": c.start + s, "end": c.start + e} for s, e in run
+            ],
+        }
+        for source, op, run in found
+    ]
 
 
 def inline_exception(c: Criterion) -> dict[str, Any] | None:

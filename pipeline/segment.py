@@ -82,6 +82,10 @@ class StructureRules:
     new_top_level: tuple[re.Pattern[str], ...]
     statement_negation: tuple[re.Pattern[str], ...]
     deontic_negation: tuple[re.Pattern[str], ...]
+    run_in_marker: re.Pattern[str]  # "a)", "(2)": a list written inside one statement
+    term_or: tuple[re.Pattern[str], ...]  # what joins alternatives: " or ", " and/or ", "/"
+    term_and: tuple[re.Pattern[str], ...]
+    term_list: re.Pattern[str]  # a comma, which takes the op of the chain's last joiner
     inline_exception: re.Pattern[str]
     measurement: re.Pattern[str]
     sentence_end: re.Pattern[str]
@@ -121,6 +125,8 @@ def load_structure_rules(path: Path | None = None) -> StructureRules:
         "inline_exception",
         "measurement",
         "sentence_end",
+        "run_in_marker",
+        "term_list",
     )
     values = {
         k: compile_regex(path, k, body[k]) if k in single else compile_all(path, k, body[k])

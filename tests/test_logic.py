@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import pipeline
-from pipeline.logic import MUST_HAVE, MUST_NOT_HAVE, logic_tree, requirement
+from pipeline.logic import MUST_HAVE, MUST_NOT_HAVE, inline_logic, logic_tree, requirement
 from pipeline.schema import Trial
 
 
@@ -222,3 +222,94 @@ def test_items_under_a_must_not_introduction_are_excluded_in_either_section(sect
     text = f"{section} Criteria:\n* Patients must not have any of the following:\n  * stroke\n"
     parent, item = pipeline.parse(text).criteria
     assert parent.deontic and item.requirement == MUST_NOT_HAVE
+
+
+def _inline(line: str) -> list[tuple[str, str, list[str]]]:
+    (c,) = pipeline.parse(f"Inclusion Criteria:\n* {line}\n").criteria
+    return [(i["op"], i["source"], [t["text"] for t in i["terms"]]) for i in inline_logic(c)]
+
+
+@pytest.mark.parametrize(
+    "line, expected",
+    [
+        ("Diabetes and/or hypertension", [("or", "coordination", ["Diabetes", "hypertension"])]),
+        (
+            "Either measurable serum M-protein or urine M-protein",
+            [("or", "coordination", ["serum M-protein", "urine M-protein"])],
+        ),
+        (
+            "History of stroke, myocardial infarction, or unstable angina",
+            [("or", "coordination", ["stroke", "myocardial infarction", "unstable angina"])],
+        ),
+        (
+            "Both hepatitis B and hepatitis C",
+            [("and", "coordination", ["hepatitis B", "hepatitis C"])],
+        ),
+        ("Neither HIV nor hepatitis", [("or", "coordination", ["HIV", "hepatitis"])]),
+        # a comma list says nothing on its own; words between concepts break the run
+        ("Diabetes, hypertension", []),
+        ("Diabetes treated with insulin or asthma", []),
+        # run-in lists: the intro or an item's trailing connective gives the op
+        (
+            "Patients must have one of the following: a) anemia b) hypercalcemia",
+            [("or", "list", ["anemia", "hypercalcemia"])],
+        ),
+        (
+            "Diabetes group: 1) Age between 30-70 years, 2) type 2 diabetes.",
+            [("and", "list", ["Age between 30-70 years", "type 2 diabetes"])],
+        ),
+        (
+            "Medical record documentation of either: a) recurrent CDI, b) primary CDI",
+            [("or", "list", ["recurrent CDI", "primary CDI"])],
+        ),
+    ],
+)
+def test_inline_and_or(line, expected):
+    assert _inline(line) == expected
+
+
+def test_nct05704049_run_in_list_is_an_or_inside_one_statement(seed_texts):
+    """The gold keeps "... anti-CD38 treatment if: a) ... or, b) ..." as one statement; its
+    tree node says the two conditions are alternatives."""
+    trial = pipeline.parse(seed_texts["004_52e4482ea3fe8426"])
+    c = next(c for c in trial.criteria if c.text.startswith("Participants with prior anti-CD38"))
+    (found,) = [i for i in inline_logic(c) if i["source"] == "list"]
+    assert found["op"] == "or"
+    first, second = (t["text"] for t in found["terms"])
+    assert first.startswith("administered") and first.endswith("as applicable")
+    assert second == "Intolerant to the anti-CD38 previously received"
+    assert all(trial.source_text[t["start"] : t["end"]] == t["text"] for t in found["terms"])
+    node = _find_node(trial.to_dict()["logic_tree"], c.id)
+    assert node["inline"][0] == found
+
+
+def test_a_stray_number_in_brackets_is_no_list():
+    from pipeline.coordination import run_in_list
+    from pipeline.segment import default_rules
+
+    assert run_in_list("ECOG 0-1 (1) only", default_rules()[1]) is None
+    assert run_in_list("Grade b) or c) toxicity", default_rules()[1]) is None
+
+
+def test_concepts_of_different_kinds_are_not_one_run():
+    """NCT05704049: "... premedication with steroids, or intolerance to arginine" joins two
+    clauses, not a drug and a condition."""
+    from pipeline.coordination import coordinated_terms
+    from pipeline.segment import default_rules
+
+    text = "premedication with steroids, or intolerance to arginine"
+    spans = [(text.index("steroids"), 27), (text.index("intolerance"), 43)]
+    rules = default_rules()[1]
+    assert coordinated_terms(text, spans, rules) == [("or", spans)]
+    assert coordinated_terms(text, spans, rules, ["DRUG", "CONDITION"]) == []
+    assert coordinated_terms(text, spans, rules, ["DRUG", None]) == [("or", spans)]
+
+
+def _find_node(node: dict, cid: str) -> dict | None:
+    if node.get("criterion") == cid:
+        return node
+    for child in node.get("children", []) + node.get("except", []):
+        hit = _find_node(child, cid)
+        if hit is not None:
+            return hit
+    return None
