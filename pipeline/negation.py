@@ -97,3 +97,29 @@ def introduced_negation(item: Criterion, cue: dict[str, Any], via: str) -> dict[
         "scope": len(item.entities),
         "via": via,
     }
+
+
+def spread_over_coordination(entities: list[Entity], runs: list[list[int]]) -> None:
+    """Carry a negation cue along a run of coordinated concepts that its scope cut short.
+
+    ConText's scope is a token window, so in "the drug must not be an alpha-blocker or
+    beta-blocker or thiazide diuretic" it stops before the last two drugs; all three are
+    excluded. ``runs`` holds the indices (into ``entities``, in text order) of concepts joined
+    by connectives only (``coordination.coordinated_terms``), so no clause boundary or
+    termination word lies between them. A forward cue is carried to the run's later
+    concepts, a backward one ("X or Y is prohibited") to its earlier ones.
+    """
+    for run in runs:
+        members = [entities[i] for i in run]
+        for ent in members:
+            for cue in ent.cues:
+                if cue.get("category") != NEGATION:
+                    continue
+                if ent.start - 1 < cue["end"] and cue["start"] < ent.end + 1:
+                    continue  # a prefix ("non-smoker") or inside the concept: one word only
+                forward = cue["end"] <= ent.start
+                reach = [m for m in members if (m.start > ent.start) == forward and m is not ent]
+                for other in reach:
+                    if not any(c["start"] == cue["start"] for c in other.cues):
+                        other.cues.append(dict(cue))
+                        other.negated = True

@@ -239,3 +239,25 @@ def test_an_item_with_its_own_negation_keeps_only_its_own_pair():
     assert [(n["cue"]["text"], "via" in n) for n in diabetes.negations] == [("no", False)]
     # not (anemia or not diabetes): anemia is excluded, diabetes required
     assert (anemia.requirement, diabetes.requirement) == ("must_not_have", "must_have")
+
+
+@pytest.mark.parametrize(
+    "line, concepts",
+    [
+        # the cue's token window ends before the last drugs; the run carries it (NCT03921203)
+        (
+            "The drug must not be an alpha-blocker or beta-blocker or thiazide diuretic",
+            {"beta-blocker", "thiazide diuretic"},
+        ),
+        (
+            "The patient does not suffer from chronic anaemia or cholelithiasis or cholecystitis",
+            {"cholecystitis"},
+        ),
+    ],
+)
+def test_negation_runs_along_a_coordination(line, concepts):
+    assert concepts <= negated(line)
+
+
+def test_a_prefix_negation_does_not_run_along_a_coordination():
+    assert "drinker" not in negated("Non-smoker or drinker")
