@@ -60,19 +60,22 @@ def cue_targets(entities: list[Entity]) -> list[dict[str, Any]]:
     for key in sorted(by_cue):
         cue, scope = by_cue[key]
         target = _head(min(scope, key=lambda e: _distance(cue, e)), cue, scope)
-        out.append(
-            {
-                "cue": {k: cue[k] for k in ("text", "start", "end", "rule", "category")},
-                "target": {
-                    "text": target.text,
-                    "start": target.start,
-                    "end": target.end,
-                    "label": target.label,
-                },
-                "scope": len(scope),
-            }
-        )
+        out.append(_pair(cue, target, len(scope)))
     return out
+
+
+def _pair(cue: dict[str, Any], target: Entity, scope: int) -> dict[str, Any]:
+    """One ``negations`` record (its shape is ``$defs/negation`` in the JSON Schema)."""
+    return {
+        "cue": {k: cue[k] for k in ("text", "start", "end", "rule", "category")},
+        "target": {
+            "text": target.text,
+            "start": target.start,
+            "end": target.end,
+            "label": target.label,
+        },
+        "scope": scope,
+    }
 
 
 def introduced_negation(item: Criterion, cue: dict[str, Any], via: str) -> dict[str, Any] | None:
@@ -86,17 +89,7 @@ def introduced_negation(item: Criterion, cue: dict[str, Any], via: str) -> dict[
     if item.exception or item.negations or not item.entities:
         return None
     target = _head(min(item.entities, key=lambda e: e.start), cue, item.entities)
-    return {
-        "cue": {k: cue[k] for k in ("text", "start", "end", "rule", "category")},
-        "target": {
-            "text": target.text,
-            "start": target.start,
-            "end": target.end,
-            "label": target.label,
-        },
-        "scope": len(item.entities),
-        "via": via,
-    }
+    return {**_pair(cue, target, len(item.entities)), "via": via}
 
 
 def spread_over_coordination(entities: list[Entity], runs: list[list[int]]) -> None:
