@@ -114,5 +114,5 @@ def spread_over_coordination(entities: list[Entity], runs: list[list[int]]) -> N
                 reach = [m for m in members if (m.start > ent.start) == forward and m is not ent]
                 for other in reach:
                     if not any(c["start"] == cue["start"] for c in other.cues):
-                        other.cues.append(dict(cue))
+                        other.cues.append({**cue, "via": "coordination"})
                         other.negated = True

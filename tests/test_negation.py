@@ -257,6 +257,9 @@ def test_an_item_with_its_own_negation_keeps_only_its_own_pair():
 )
 def test_negation_runs_along_a_coordination(line, concepts):
     assert concepts <= negated(line)
+    (c,) = pipeline.parse(f"Exclusion Criteria:\n* {line}\n").criteria
+    carried = [e for e in c.entities if e.text in concepts]
+    assert all(any(k.get("via") == "coordination" for k in e.cues) for e in carried)
 
 
 def test_a_prefix_negation_does_not_run_along_a_coordination():
