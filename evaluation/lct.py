@@ -617,6 +617,15 @@ def _negation_counts(record: Mapping[str, Any], pred: Mapping[str, Any]) -> Coun
         counts[f"{name}.found"] += sum(any(same(p, g) for p in predicted) for g in gold)
         counts[f"{name}.pred_evaluable"] += len(scored)
         counts[f"{name}.pred_right"] += sum(any(same(p, g) for g in gold) for p in scored)
+    # the two halves of the pair task: finding the cues LCT annotates, and choosing the
+    # target at a cue both sides found (the scope accuracy Criteria2Query reports)
+    counts["cues.gold"] += len(gold)
+    counts["cues.found"] += sum(any(overlap(c, g[0]) for c, _ in pairs) for g in gold)
+    shared = [(c, t) for c, t in pairs if evaluable(t) and any(overlap(c, g[0]) for g in gold)]
+    counts["cues.shared"] += len(shared)
+    counts["cues.target_right"] += sum(
+        any(overlap(c, g[0]) and overlap(t, g[1]) for g in gold) for c, t in shared
+    )
     return counts
 
 
@@ -681,6 +690,9 @@ def summarize(counts: Mapping[str, int]) -> dict[str, Any]:
         **readings["negation"],
         "cue_target": readings["cue_target"],
         "cue_pair": readings["cue_pair"],
+        "cue_recall": ratio(counts.get("cues.found", 0), counts.get("cues.gold", 0)),
+        "scope_accuracy": ratio(counts.get("cues.target_right", 0), counts.get("cues.shared", 0)),
+        "shared_cues": counts.get("cues.shared", 0),
     }
     return {"comparisons": categories, "negation": negation}
 
@@ -758,6 +770,11 @@ def format_lct_table(result: Mapping[str, Any]) -> str:
                 f"{label:<12} {m['support']:>7} {_fmt(m['precision']):>7}"
                 f" {_fmt(m['recall']):>7} {_fmt(m['f1']):>7} {m['pred_evaluable']:>5}"
             )
+    if neg.get("scope_accuracy") is not None:
+        lines.append(
+            f"cues found {_fmt(neg['cue_recall'])}; target right at shared cues"
+            f" {_fmt(neg['scope_accuracy'])} (n={neg['shared_cues']})"
+        )
     return "\n".join(lines)
 
 

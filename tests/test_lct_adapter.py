@@ -398,6 +398,10 @@ def test_cue_target_pairs_score_one_target_per_cue() -> None:
     assert (target["found"], target["pred_evaluable"], target["pred_right"]) == (2, 3, 2)
     assert (pair["found"], pair["pred_evaluable"], pair["pred_right"]) == (1, 3, 1)
     assert neg["found"] == 0  # no entity is flagged negated: the entity reading is separate
+    # both gold pairs share the found cue (41-43); the wrong-cue pair is not at a gold cue;
+    # of the two pairs at it, one target is right
+    assert neg["cue_recall"] == 1.0
+    assert (neg["shared_cues"], neg["scope_accuracy"]) == (2, 0.5)
 
 
 def test_missing_prediction_counts_as_empty() -> None:
@@ -499,6 +503,7 @@ def test_perfect_fake_predictor_on_real_records() -> None:
     for neg in (result["negation"], result["negation"]["cue_target"]):
         assert neg["recall"] == neg["precision"] == 1.0
     assert result["negation"]["cue_pair"]["recall"] == 1.0
+    assert result["negation"]["cue_recall"] == result["negation"]["scope_accuracy"] == 1.0
 
 
 def test_real_records_penalise_a_dropped_unit() -> None:
