@@ -629,6 +629,40 @@ def _negation_counts(record: Mapping[str, Any], pred: Mapping[str, Any]) -> Coun
     return counts
 
 
+# LCT's entity types and the labels the pipeline gives the same kind of concept
+CONCEPT_TYPES = {
+    "Condition": "CONDITION",
+    "Drug": "DRUG",
+    "Procedure": "PROCEDURE",
+    "Observation": "OBSERVATION",
+}
+
+
+def _concept_counts(record: Mapping[str, Any], pred: Mapping[str, Any]) -> Counter[str]:
+    """Concept recognition: how many annotated conditions, drugs, procedures and
+    observations a predicted entity overlaps (with the same kind of label, or any), and how
+    many labelled predictions (fallback CONCEPT targets aside) overlap an annotation of
+    their kind."""
+    entities = [e for c in pred.get("criteria", []) for e in c.get("entities", [])]
+    gold = [g for g in record.get("entities", []) if g.get("type") in CONCEPT_TYPES]
+    counts: Counter[str] = Counter()
+    for g in gold:
+        hits = [e for e in entities if overlap(e, g)]
+        kind = g["type"]
+        counts[f"concepts.{kind}.support"] += 1
+        counts[f"concepts.{kind}.found"] += bool(hits)
+        counts[f"concepts.{kind}.labelled"] += any(
+            e.get("label") == CONCEPT_TYPES[kind] for e in hits
+        )
+    labelled = [e for e in entities if e.get("label") in CONCEPT_TYPES.values()]
+    counts["concepts.pred"] += len(labelled)
+    counts["concepts.pred_right"] += sum(
+        any(overlap(e, g) and CONCEPT_TYPES[g["type"]] == e.get("label") for g in gold)
+        for e in labelled
+    )
+    return counts
+
+
 def score_record(record: Mapping[str, Any], pred: Mapping[str, Any]) -> Counter[str]:
     """Raw counts for one LCT record against one ``Trial.to_dict()``; sum them over records."""
     thresholds = _pred_thresholds(pred)
@@ -645,6 +679,7 @@ def score_record(record: Mapping[str, Any], pred: Mapping[str, Any]) -> Counter[
     counts.update(_recall_counts(gold_temporal, temporal, temporal_cat, True))
     counts.update(_precision_counts(gold_temporal, temporal, temporal_cat, True))
     counts.update(_negation_counts(record, pred))
+    counts.update(_concept_counts(record, pred))
     return counts
 
 
@@ -694,7 +729,24 @@ def summarize(counts: Mapping[str, int]) -> dict[str, Any]:
         "scope_accuracy": ratio(counts.get("cues.target_right", 0), counts.get("cues.shared", 0)),
         "shared_cues": counts.get("cues.shared", 0),
     }
-    return {"comparisons": categories, "negation": negation}
+    concepts: dict[str, Any] = {
+        kind: {
+            "support": counts.get(f"concepts.{kind}.support", 0),
+            "recall": ratio(
+                counts.get(f"concepts.{kind}.found", 0), counts.get(f"concepts.{kind}.support", 0)
+            ),
+            "recall_labelled": ratio(
+                counts.get(f"concepts.{kind}.labelled", 0),
+                counts.get(f"concepts.{kind}.support", 0),
+            ),
+        }
+        for kind in CONCEPT_TYPES
+    }
+    concepts["precision_labelled"] = ratio(
+        counts.get("concepts.pred_right", 0), counts.get("concepts.pred", 0)
+    )
+    concepts["pred"] = counts.get("concepts.pred", 0)
+    return {"comparisons": categories, "negation": negation, "concepts": concepts}
 
 
 def _harmonic(p: float | None, r: float | None) -> float | None:
@@ -774,6 +826,19 @@ def format_lct_table(result: Mapping[str, Any]) -> str:
         lines.append(
             f"cues found {_fmt(neg['cue_recall'])}; target right at shared cues"
             f" {_fmt(neg['scope_accuracy'])} (n={neg['shared_cues']})"
+        )
+    concepts = result.get("concepts")
+    if concepts:
+        lines += ["", f"{'concepts':<12} {'support':>7} {'R any':>7} {'R label':>8}"]
+        for kind in CONCEPT_TYPES:
+            m = concepts[kind]
+            lines.append(
+                f"{kind:<12} {m['support']:>7} {_fmt(m['recall']):>7}"
+                f" {_fmt(m['recall_labelled']):>8}"
+            )
+        lines.append(
+            f"labelled predictions on an annotation of their kind:"
+            f" {_fmt(concepts['precision_labelled'])} (n={concepts['pred']})"
         )
     return "\n".join(lines)
 

@@ -7,7 +7,7 @@ from typing import Any
 
 from spacy.tokens import Doc, Span
 
-from .components import CRITERIA, ents_by_span
+from .components import CRITERIA, doc_text, ents_by_span
 from .coordination import coordinated_terms, distributed_modifiers
 from .logic import requirement
 from .negation import NEGATION, cue_targets, introduced_negation, spread_over_coordination
@@ -23,7 +23,7 @@ _FLAGS = {
 }
 
 
-def _entity(ent: Span, raw: str, doc_text: str) -> Entity:
+def _entity(ent: Span, raw: str, text: str) -> Entity:
     flags = {
         field: bool(getattr(ent._, attr)) if ent.has_extension(attr) else False
         for field, attr in _FLAGS.items()
@@ -41,7 +41,7 @@ def _entity(ent: Span, raw: str, doc_text: str) -> Entity:
                 "rule": modifier.rule.literal,
             }
         )
-    modifiers, modifier_logic = distributed_modifiers(doc_text, ent.start_char)
+    modifiers, modifier_logic = distributed_modifiers(text, ent.start_char)
     return Entity(
         modifiers=modifiers,
         modifier_logic=modifier_logic,
@@ -62,7 +62,7 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
     by_statement = {id(span._.statement): i for i, span in enumerate(spans)}
     statements = doc._.statements or []
     criteria = []
-    doc_text = doc.text
+    text = doc_text(doc)
     for i, (span, ents) in enumerate(zip(spans, ents_by_span(doc, spans), strict=True)):
         stmt = span._.statement
         parent_id = None
@@ -81,7 +81,7 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
                 exception=stmt.exception,
                 negated=stmt.negated,
                 deontic=stmt.deontic,
-                entities=[_entity(e, raw, doc_text) for e in ents],
+                entities=[_entity(e, raw, text) for e in ents],
                 thresholds=list(span._.thresholds or []),
                 temporal=list(span._.temporal or []),
             )

@@ -11,7 +11,7 @@ character offset on the Doc is an offset into the caller's string.
 from __future__ import annotations
 
 import shutil
-from bisect import bisect_right
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
 from pathlib import Path
 
@@ -21,11 +21,24 @@ from spacy.tokens import Doc, Span
 from spacy.util import filter_spans
 
 from . import segment, thresholds
+from .drug_vocabulary import match_names, read_vocabulary
 from .rules import patterns_path
 from .targets import FALLBACK, load_target_rules, target_before, targets_after
 
 SECTIONS = "sections"  # doc.spans key: the criteria regions, labelled by section
 CRITERIA = "criteria"  # doc.spans key: one span per atomic statement, in text order
+
+
+def doc_text(doc: Doc) -> str:
+    """``doc.text``, built once per Doc: spaCy joins every token on each access, and five
+    stages read it."""
+    text = doc.user_data.get(_TEXT)
+    if text is None:
+        text = doc.user_data[_TEXT] = doc.text
+    return text
+
+
+_TEXT = "eligibility_text"
 
 
 def register_extensions() -> None:
@@ -101,7 +114,7 @@ class SectionFinder(_RuleFiles):
         )
 
     def __call__(self, doc: Doc) -> Doc:
-        regions = segment.find_regions(doc.text, self.rules)
+        regions = segment.find_regions(doc_text(doc), self.rules)
         doc._.regions = regions
         spans = []
         for region in regions:
@@ -133,7 +146,7 @@ class StatementSplitter(_RuleFiles):
     def __call__(self, doc: Doc) -> Doc:
         regions = doc._.regions
         if regions is None:
-            regions = segment.find_regions(doc.text)
+            regions = segment.find_regions(doc_text(doc))
         statements: list[segment.Statement] = []
         for region in regions:
             base = len(statements)
@@ -169,7 +182,7 @@ class StatementSplitter(_RuleFiles):
             return
         cols = doc.to_array([IDX, IS_TITLE, IS_UPPER]).astype("int64")
         idx, orth = cols[:, 0], doc.to_array([ORTH])
-        text = doc.text
+        text = doc_text(doc)
         breaks = numpy.array([i for i, ch in enumerate(text) if ch == "\n"], dtype="int64")
         # a line break anywhere from the previous token's start to this token's start
         newline = numpy.zeros(n, dtype=bool)
@@ -198,7 +211,14 @@ class ConceptMatcher(_RuleFiles):
     """
 
     def __init__(
-        self, nlp: Language, name: str, analytes: str, concepts: str, targets: str, cues: str
+        self,
+        nlp: Language,
+        name: str,
+        analytes: str,
+        concepts: str,
+        targets: str,
+        cues: str,
+        drugs: str = "drug_vocabulary.json",
     ) -> None:
         register_extensions()
         self.name = name
@@ -209,6 +229,8 @@ class ConceptMatcher(_RuleFiles):
             "targets.json": _resolve(targets),
             "context_rules.json": _resolve(cues),
         }
+        if drugs:  # "" leaves the external drug vocabulary out
+            self.files["drug_vocabulary.json"] = _resolve(drugs)
         self._load()
 
     def _load(self) -> None:
@@ -233,6 +255,15 @@ class ConceptMatcher(_RuleFiles):
         self.add_patterns(entries)
         self.analytes = lexicon
         self._load_fallback()
+        rules = self.files.get("drug_vocabulary.json")
+        self.drugs = read_vocabulary(rules) if rules else None
+        if self.drugs:
+            import numpy
+            from spacy.strings import get_string_id
+
+            # the LOWER ids of the words names start with, to find them on token arrays
+            ids = sorted({get_string_id(w) for w in self.drugs.first_words})
+            self._drug_first_ids = numpy.array(ids, dtype="uint64")
 
     def _load_fallback(self) -> None:
         """Cues after (or before) which unknown words still become ConText targets."""
@@ -279,12 +310,51 @@ class ConceptMatcher(_RuleFiles):
         found.sort(
             key=lambda span: span.label_ != "OBSERVATION" or not self.analytes.get(span.kb_id_)
         )
+        found += self._vocabulary_drugs(doc, found)
         found += self._fallback_targets(doc, found)
         doc.ents = filter_spans(found)
         for ent in doc.ents:
             ent._.canonical = ent.kb_id_
             ent._.code = self.codes.get((ent.label_, ent.kb_id_))
         return doc
+
+    def _vocabulary_drugs(self, doc: Doc, found: list[Span]) -> list[Span]:
+        """DRUG spans from the external vocabulary (``pipeline.drug_vocabulary``) where no
+        lexicon entity lies: the curated lexicons and the analytes keep their words."""
+        if not self.drugs:
+            return []
+        import numpy
+        from spacy.attrs import IDX, LENGTH, LOWER
+
+        if len(doc) == 0:
+            return []
+        cols = doc.to_array([IDX, LENGTH, LOWER])
+        # where a name may start, found on arrays: a Python test per token was a hot spot
+        ids = self._drug_first_ids  # sorted: a binary search per token, no set per Doc
+        at = numpy.minimum(numpy.searchsorted(ids, cols[:, 2]), len(ids) - 1)
+        first = numpy.flatnonzero(ids[at] == cols[:, 2]).tolist()
+        if not first:
+            return []
+        taken = {i for span in found for i in range(span.start, span.end)}
+        out = []
+        text = doc_text(doc)
+        starts = cols[:, 0].tolist()
+        ends = (cols[:, 0] + cols[:, 1]).tolist()
+        for crit in doc.spans[CRITERIA] if CRITERIA in doc.spans else [doc[:]]:
+            lo, hi = bisect_left(first, crit.start), bisect_left(first, crit.end)
+            if lo == hi:
+                continue
+            span = slice(crit.start, crit.end)
+            tokens = list(zip(starts[span], ends[span], strict=True))
+            cands = [k - crit.start for k in first[lo:hi]]
+            for i, j, name in match_names(text, tokens, self.drugs, cands):
+                start, end = crit.start + i, crit.start + j
+                if taken.isdisjoint(range(start, end)):
+                    canonical, code = self.drugs.names[name]
+                    out.append(Span(doc, start, end, label="DRUG", kb_id=canonical))
+                    if code:
+                        self.codes.setdefault(("DRUG", canonical), code)
+        return out
 
     def _fallback_targets(self, doc: Doc, found: list[Span]) -> list[Span]:
         """CONCEPT spans for the words a negation cue governs that no lexicon entity covers
@@ -345,8 +415,8 @@ class ThresholdExtractor(_RuleFiles):
         from .measures import build_temporal, build_threshold, restated_temporal
         from .temporal import find_windows, shifted
 
-        doc_text = doc.text
-        raw = doc._.raw_text or doc_text
+        full = doc_text(doc)
+        raw = doc._.raw_text or full
         criteria = list(doc.spans.get(CRITERIA, []))
         for crit, ents in zip(criteria, ents_by_span(doc, criteria), strict=True):
             base = crit.start_char
@@ -355,7 +425,7 @@ class ThresholdExtractor(_RuleFiles):
                 for ent in ents
                 if self.analytes.get(ent.kb_id_) is not None  # concepts named like an analyte too
             ]
-            text = doc_text[crit.start_char : crit.end_char]
+            text = full[crit.start_char : crit.end_char]
             comparisons = thresholds.expand(thresholds.find_comparisons(text, self.rules))
             found = thresholds.attach_analytes(
                 text, comparisons, mentions, self.time_analytes, self.unitless, self.rules

@@ -42,12 +42,14 @@ def make_statements(nlp: Language, name: str, structure: str) -> StatementSplitt
         "concepts": "concepts",
         "targets": "targets.json",
         "cues": "context_rules.json",
+        "drugs": "drug_vocabulary.json",
     },
 )
 def make_entities(
-    nlp: Language, name: str, analytes: str, concepts: str, targets: str, cues: str
+    nlp: Language, name: str, analytes: str, concepts: str, targets: str, cues: str, drugs: str
 ) -> ConceptMatcher:
-    return ConceptMatcher(nlp, name, analytes, concepts, targets, cues)
+    """``drugs`` is the external drug vocabulary's rule file; "" leaves it out."""
+    return ConceptMatcher(nlp, name, analytes, concepts, targets, cues, drugs)
 
 
 @Language.factory(

@@ -98,4 +98,5 @@ def rule_file_keys() -> dict[str, str]:
         "temporal.json": "temporal",
         "modifiers.json": "modifiers",
         "screening.json": "screening",
+        "drug_vocabulary.json": "drug_vocabulary",
     }

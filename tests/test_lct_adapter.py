@@ -583,3 +583,17 @@ def test_a_unit_annotated_once_per_bound_is_one_unit() -> None:
     )
     assert not units_match(mixed, {"unit": "negative control"})  # different parts: not one
     assert units_match(mixed, {"unit": "mm negative control"})
+
+
+def test_concept_recognition_on_hand_record() -> None:
+    record = hand_record()
+    entities = [
+        {"text": "stroke", "label": "CONDITION", "start": 55, "end": 61},  # right kind
+        {"text": "Bilirubin", "label": "DRUG", "start": 17, "end": 26},  # on an observation
+        {"text": "seizure", "label": "CONCEPT", "start": 65, "end": 72},  # fallback: not scored
+    ]
+    concepts = score_predictions([record], {"NCT0": prediction(entities=entities)})["concepts"]
+    assert concepts["Condition"] == {"support": 2, "recall": 1.0, "recall_labelled": 0.5}
+    assert concepts["Observation"] == {"support": 1, "recall": 1.0, "recall_labelled": 0.0}
+    assert concepts["Drug"]["recall"] is None  # nothing annotated
+    assert (concepts["pred"], concepts["precision_labelled"]) == (2, 0.5)

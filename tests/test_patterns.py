@@ -8,6 +8,7 @@ import pytest
 
 from pipeline import screening, segment, thresholds
 from pipeline.concepts import load_concept_file, load_concepts
+from pipeline.drug_vocabulary import load_vocabulary_rules
 from pipeline.errors import PatternError
 from pipeline.rules import PATTERNS_DIR, load_rule_file, rule_file_keys
 
@@ -31,6 +32,7 @@ def test_loaders_accept_the_shipped_files():
     thresholds.load_comparator_rules()
     screening.load_screening_cues()
     assert len(load_concepts()) > 500
+    assert load_vocabulary_rules().mesh_branches
 
 
 def test_context_rules_load_in_medspacy():
