@@ -8,11 +8,10 @@ from typing import Any
 from spacy.tokens import Doc, Span
 
 from .components import CRITERIA, doc_text, ents_by_span
-from .coordination import coordinated_terms, distributed_modifiers
-from .logic import requirement
+from .coordination import distributed_modifiers
+from .logic import coordinated_entities, requirement
 from .negation import NEGATION, cue_targets, introduced_negation, spread_over_coordination
 from .schema import Criterion, Entity, Threshold, Trial
-from .targets import FALLBACK
 
 _FLAGS = {
     "negated": "is_negated",
@@ -89,26 +88,13 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
     by_id = {c.id: c for c in criteria}
     for c in criteria:
         c.requirement = requirement(c, by_id)
-        spread_over_coordination(c.entities, _coordinated(c))
+        spread_over_coordination([run for _, run in coordinated_entities(c)])
         c.negations = cue_targets(c.entities)
     _inherit_negations(criteria, by_id, _negation_cues(doc, raw))
     warnings = [f"{c.id}: {w}" for c in criteria for t in c.thresholds for w in t.warnings]
     if not criteria:
         warnings.append("no criteria found in the text")
     return Trial(trial_id=trial_id, criteria=criteria, source_text=raw, warnings=warnings)
-
-
-def _coordinated(c: Criterion) -> list[list[int]]:
-    """Runs of ``c.entities`` (indices) joined by connectives only."""
-    from .segment import default_rules
-
-    if c.start is None or len(c.entities) < 2:
-        return []
-    order = sorted(range(len(c.entities)), key=lambda i: c.entities[i].start)
-    spans = [(c.entities[i].start - c.start, c.entities[i].end - c.start) for i in order]
-    kinds = [None if c.entities[i].label == FALLBACK else c.entities[i].label for i in order]
-    runs = coordinated_terms(c.text, spans, default_rules()[1], kinds)
-    return [[order[spans.index(span)] for span in run] for _, run in runs]
 
 
 def _negation_cues(doc: Doc, raw: str) -> list[dict[str, Any]]:

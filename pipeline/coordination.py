@@ -16,12 +16,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .rules import load_rule_file, patterns_path, require
-
-if TYPE_CHECKING:
-    from .segment import StructureRules
+from .segment import StructureRules, marker_place
 
 
 @dataclass(frozen=True, slots=True)
@@ -66,17 +63,6 @@ def distributed_modifiers(
 
 
 Offsets = tuple[int, int]
-_ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x")
-
-
-def _label_place(label: str) -> tuple[str, int]:
-    """("letter", 0) for "a", ("digit", 1) for "2", ("roman", 2) for "iii"."""
-    label = label.lower()
-    if label.isdigit():
-        return "digit", int(label) - 1
-    if label in _ROMAN:
-        return "roman", _ROMAN.index(label)
-    return "letter", ord(label) - ord("a")
 
 
 def run_in_list(text: str, rules: StructureRules) -> tuple[str, list[Offsets]] | None:
@@ -90,8 +76,8 @@ def run_in_list(text: str, rules: StructureRules) -> tuple[str, list[Offsets]] |
     """
     run: list[re.Match[str]] = []
     for m in rules.run_in_marker.finditer(text):
-        kind, place = _label_place(m.group(1))
-        last_kind, last_place = _label_place(run[-1].group(1)) if run else ("", -2)
+        kind, place = marker_place(m.group(1))
+        last_kind, last_place = marker_place(run[-1].group(1)) if run else ("", -2)
         if (kind, place) == (last_kind, last_place + 1):
             run.append(m)
         elif len(run) < 2 and place == 0:

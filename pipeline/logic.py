@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from .schema import Criterion
+from .schema import Criterion, Entity
 from .targets import FALLBACK
 
 MUST_HAVE = "must_have"
@@ -77,36 +77,50 @@ def _node(c: Criterion, children: dict[str | None, list[Criterion]]) -> dict[str
     return node
 
 
-def inline_logic(c: Criterion) -> list[dict[str, Any]]:
-    """AND/OR written inside the statement, which stays one criterion (as annotators split
-    it): a run-in list ("if: a) X or, b) Y") and concepts joined by connectives ("diabetes
-    and/or hypertension", "either X or Y"). Each is ``{"op", "source", "terms"}`` with the
-    terms' text and offsets."""
-    from .coordination import coordinated_terms, run_in_list
+def coordinated_entities(c: Criterion) -> list[tuple[str, list[Entity]]]:
+    """Runs of the criterion's concepts joined by connectives only, with their op: "diabetes
+    and/or hypertension" gives ``[("or", [diabetes, hypertension])]``. Concepts of different
+    kinds are not joined; an unknown (fallback) concept joins any kind."""
+    from .coordination import coordinated_terms
     from .segment import default_rules
 
-    if c.start is None:
+    if c.start is None or len(c.entities) < 2:
         return []
-    rules = default_rules()[1]
-    found: list[tuple[str, str, list[tuple[int, int]]]] = []
-    listed = run_in_list(c.text, rules)
-    if listed:
-        found.append(("list", *listed))
     inside = sorted(
         (e for e in c.entities if c.start <= e.start and e.end <= c.start + len(c.text)),
         key=lambda e: e.start,
     )
     spans = [(e.start - c.start, e.end - c.start) for e in inside]
     kinds = [None if e.label == FALLBACK else e.label for e in inside]
+    by_span = dict(zip(spans, inside, strict=True))
+    runs = coordinated_terms(c.text, spans, default_rules()[1], kinds)
+    return [(op, [by_span[span] for span in run]) for op, run in runs]
+
+
+def inline_logic(c: Criterion) -> list[dict[str, Any]]:
+    """AND/OR written inside the statement, which stays one criterion (as annotators split
+    it): a run-in list ("if: a) X or, b) Y") and concepts joined by connectives ("diabetes
+    and/or hypertension", "either X or Y"). Each is ``{"op", "source", "terms"}`` with the
+    terms' text and offsets."""
+    from .coordination import run_in_list
+    from .segment import default_rules
+
+    if c.start is None:
+        return []
+    found: list[tuple[str, str, list[tuple[int, int]]]] = []
+    listed = run_in_list(c.text, default_rules()[1])
+    if listed:
+        op, items = listed
+        found.append(("list", op, [(c.start + s, c.start + e) for s, e in items]))
     found += [
-        ("coordination", op, run) for op, run in coordinated_terms(c.text, spans, rules, kinds)
+        ("coordination", op, [(e.start, e.end) for e in run]) for op, run in coordinated_entities(c)
     ]
     return [
         {
             "op": op,
             "source": source,
             "terms": [
-                {"text": c.text[s:e], "start": c.start + s, "end": c.start + e} for s, e in run
+                {"text": c.text[s - c.start : e - c.start], "start": s, "end": e} for s, e in run
             ],
         }
         for source, op, run in found

@@ -92,18 +92,17 @@ def introduced_negation(item: Criterion, cue: dict[str, Any], via: str) -> dict[
     return {**_pair(cue, target, len(item.entities)), "via": via}
 
 
-def spread_over_coordination(entities: list[Entity], runs: list[list[int]]) -> None:
+def spread_over_coordination(runs: list[list[Entity]]) -> None:
     """Carry a negation cue along a run of coordinated concepts that its scope cut short.
 
     ConText's scope is a token window, so in "the drug must not be an alpha-blocker or
     beta-blocker or thiazide diuretic" it stops before the last two drugs; all three are
-    excluded. ``runs`` holds the indices (into ``entities``, in text order) of concepts joined
-    by connectives only (``coordination.coordinated_terms``), so no clause boundary or
-    termination word lies between them. A forward cue is carried to the run's later
+    excluded. ``runs`` holds concepts (in text order) joined by connectives only
+    (``logic.coordinated_entities``), so no clause boundary or termination word lies between
+    them. A forward cue is carried to the run's later
     concepts, a backward one ("X or Y is prohibited") to its earlier ones.
     """
-    for run in runs:
-        members = [entities[i] for i in run]
+    for members in runs:
         for ent in members:
             for cue in ent.cues:
                 if cue.get("category") != NEGATION:

@@ -150,16 +150,24 @@ def iter_lines(text: str) -> list[Line]:
     return lines
 
 
+ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x")
+
+
+def marker_place(label: str) -> tuple[str, int]:
+    """A list label's kind and place: ``("digit", 1)`` for "2", ``("roman", 2)`` for "iii",
+    ``("letter", 0)`` for "a"; ``("symbol", 0)`` for a bullet."""
+    label = label.lower()
+    if label.isdigit():
+        return "digit", int(label) - 1
+    if label in ROMAN:
+        return "roman", ROMAN.index(label)
+    if len(label) == 1 and label.isalpha():
+        return "letter", ord(label) - ord("a")
+    return "symbol", 0
+
+
 def _marker_kind(marker: str) -> str:
-    m = marker.strip("().")
-    m = m.rstrip(")")
-    if m.isdigit():
-        return "digit"
-    if re.fullmatch(r"(?:i{1,3}|iv|v|vi{1,3}|ix|x)", m):
-        return "roman"
-    if len(m) == 1 and m.isalpha():
-        return "letter"
-    return "symbol"
+    return marker_place(marker.strip("().").rstrip(")"))[0]
 
 
 def _content(line: Line, rules: StructureRules) -> tuple[int, int, str | None]:
