@@ -758,6 +758,92 @@ def _harmonic(p: float | None, r: float | None) -> float | None:
 # --- running --------------------------------------------------------------------------------
 
 
+def _line(text: str, start: int) -> str:
+    """The line of ``text`` around offset ``start``, stripped."""
+    begin = text.rfind("\n", 0, start) + 1
+    end = text.find("\n", start)
+    return text[begin : len(text) if end < 0 else end].strip()
+
+
+def _span(item: Item | None) -> Item | None:
+    return None if item is None else {k: item.get(k) for k in ("text", "start", "end")}
+
+
+def record_errors(record: Mapping[str, Any], pred: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """What one record gets wrong, for reading rather than counting: gold comparisons not
+    found strictly, gold negation pairs whose target no predicted pair names, and predicted
+    pairs on an annotated concept that no gold pair names. Each carries its source line."""
+    doc_id, text = record["doc_id"], record.get("text", "")
+    out: list[dict[str, Any]] = []
+    thresholds, temporal = _pred_thresholds(pred), _pred_temporal(pred)
+    for kind, items, preds, is_temporal in (
+        ("comparison_missed", record.get("comparisons", []), thresholds, False),
+        ("temporal_missed", record.get("temporal", []), temporal, True),
+    ):
+        for item in items:
+            if item.get("value") is None or (not is_temporal and is_compound_duration(item)):
+                continue
+            cands = candidates(item, preds, temporal=is_temporal)
+            if judge(item, cands, temporal=is_temporal)["strict"]:
+                continue
+            span = item.get("span") or {}
+            out.append(
+                {
+                    "doc_id": doc_id,
+                    "kind": kind,
+                    "gold": {
+                        "text": span.get("text"),
+                        "subject": (item.get("subject") or {}).get("text"),
+                        "operator": item.get("operator"),
+                        "value": item.get("value"),
+                        "value2": item.get("value2"),
+                        "unit": item.get("unit_text"),
+                        "issues": list(item.get("issues", [])),
+                    },
+                    "predicted": [
+                        {k: t.get(k) for k in ("analyte_text", "comparator", "value", "unit")}
+                        for t in cands
+                    ],
+                    "line": _line(text, span.get("start") or 0),
+                }
+            )
+    gold = [(n["cue"], n["target"]) for n in record.get("negations", []) if n.get("target")]
+    pairs = _pred_cue_pairs(pred)
+    for cue, target in gold:
+        if any(overlap(t, target) for _, t in pairs):
+            continue
+        out.append(
+            {
+                "doc_id": doc_id,
+                "kind": "negation_missed",
+                "cue": _span(cue),
+                "target": _span(target),
+                "cue_found": any(overlap(c, cue) for c, _ in pairs),
+                "predicted_at_cue": [_span(t) for c, t in pairs if overlap(c, cue)],
+                "line": _line(text, cue["start"]),
+            }
+        )
+    entities = record.get("entities", [])
+    for cue, target in pairs:
+        if not any(overlap(target, e) for e in entities):
+            continue  # not an annotated concept: LCT says nothing about it
+        if any(overlap(target, t) for _, t in gold):
+            continue
+        at_cue = [t for c, t in gold if overlap(c, cue)]
+        out.append(
+            {
+                "doc_id": doc_id,
+                "kind": "negation_extra",
+                "cue": {**_span(cue), "rule": cue.get("rule")},  # type: ignore[dict-item]
+                "target": _span(target),
+                "cue_annotated": bool(at_cue),
+                "gold_at_cue": [_span(t) for t in at_cue],
+                "line": _line(text, cue["start"]),
+            }
+        )
+    return out
+
+
 def score_predictions(
     records: Sequence[Mapping[str, Any]], preds: Mapping[str, Mapping[str, Any]]
 ) -> dict[str, Any]:
@@ -774,11 +860,13 @@ def score_lct(
     parse: ParseFn | None = None,
     limit: int | None = None,
     progress: bool = False,
+    mistakes: str | Path | None = None,
 ) -> dict[str, Any]:
     """Parse every record's text with ``parse`` (default ``pipeline.parse``) and score it.
 
     A record whose parse raises is scored as an empty prediction and listed under ``errors``,
-    so one failure does not lose a long run (the count is in the report).
+    so one failure does not lose a long run (the count is in the report). With ``mistakes``,
+    what each record gets wrong (``record_errors``) is written there, one JSON line each.
     """
     parse = parse or default_parse()
     records = list(read_records(path, limit))
@@ -792,6 +880,12 @@ def score_lct(
             errors.append({"doc_id": doc_id, "error": f"{type(exc).__name__}: {exc}"})
         if progress and (n % 25 == 0 or n == len(records)):
             print(f"lct: {n}/{len(records)} documents", file=sys.stderr)
+    if mistakes is not None:
+        with open(mistakes, "w", encoding="utf-8") as out:
+            for record in records:
+                pred = preds.get(record["doc_id"], {"criteria": []})
+                for mistake in record_errors(record, pred):
+                    out.write(json.dumps(mistake, ensure_ascii=False) + "\n")
     return {"path": str(path), **score_predictions(records, preds), "errors": errors}
 
 
@@ -857,6 +951,13 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--limit", type=int, default=None, help="score the first N documents")
     parser.add_argument("--json", action="store_true", help="print the metrics as JSON")
     parser.add_argument("--progress", action="store_true", help="report progress on stderr")
+    parser.add_argument(
+        "--mistakes",
+        type=Path,
+        default=None,
+        help="write what each document gets wrong to this JSONL file (missed comparisons and"
+        " windows, missed and extra negation pairs, each with its source line)",
+    )
     args = parser.parse_args(argv)
     path = args.path or lct_path()
     if path is None or not Path(path).is_file():
@@ -869,7 +970,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ImportError, AttributeError) as exc:
         print(f"pipeline.parse is not available: {exc}", file=sys.stderr)
         return 2
-    result = score_lct(path, parse=parse, limit=args.limit, progress=args.progress)
+    result = score_lct(
+        path, parse=parse, limit=args.limit, progress=args.progress, mistakes=args.mistakes
+    )
     command = " ".join(["python -m evaluation.lct", *map(shlex.quote, argv)])
     if args.json:
         print(json.dumps({"command": command, **result}, indent=2, ensure_ascii=False))

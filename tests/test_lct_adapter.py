@@ -597,3 +597,44 @@ def test_concept_recognition_on_hand_record() -> None:
     assert concepts["Observation"] == {"support": 1, "recall": 1.0, "recall_labelled": 0.0}
     assert concepts["Drug"]["recall"] is None  # nothing annotated
     assert (concepts["pred"], concepts["precision_labelled"]) == (2, 0.5)
+
+
+def test_record_errors_list_what_a_record_gets_wrong() -> None:
+    """The listing an annotator reads: the comparison not found strictly (the ">" one is
+    flagged as an operator mismatch but still listed, being unfound), the gold pair no
+    prediction names, and the predicted pair on an annotated concept no gold pair names."""
+    record = hand_record()
+    pred = prediction([pred_thr((0, 3), ">=", 18, "years"), pred_thr((0, 3), "<=", 50, "years")])
+    pred["criteria"][0]["negations"] = [
+        {
+            "cue": {"start": 41, "end": 54, "rule": "no history of"},
+            "target": {"start": 55, "end": 61},
+        },
+        {
+            "cue": {"start": 41, "end": 54, "rule": "no history of"},
+            "target": {"start": 17, "end": 26},
+        },
+    ]
+    mistakes = lct.record_errors(record, pred)
+    kinds = [m["kind"] for m in mistakes]
+    assert kinds == ["comparison_missed", "comparison_missed", "negation_missed", "negation_extra"]
+    assert {m["gold"]["operator"] for m in mistakes[:2]} == {">=", ">"}
+    missed, extra = mistakes[2], mistakes[3]
+    assert (missed["target"]["start"], missed["cue_found"]) == (65, True)
+    assert missed["predicted_at_cue"] == [
+        {"text": None, "start": 55, "end": 61},
+        {"text": None, "start": 17, "end": 26},
+    ]
+    assert (extra["target"]["start"], extra["cue_annotated"]) == (17, True)
+    assert extra["line"].startswith("Age 18-50 years. Bilirubin")
+
+
+def test_mistakes_file_from_the_command(tmp_path, monkeypatch) -> None:
+    path = tmp_path / "one.jsonl"
+    path.write_text(json.dumps(hand_record()) + "\n", encoding="utf-8")
+    out = tmp_path / "mistakes.jsonl"
+    monkeypatch.setattr(lct, "default_parse", lambda: lambda text, trial_id: prediction())
+    assert lct.main(["--path", str(path), "--mistakes", str(out)]) == 0
+    rows = [json.loads(line) for line in out.read_text(encoding="utf-8").splitlines()]
+    assert {r["doc_id"] for r in rows} == {"NCT0"}
+    assert sum(r["kind"] == "negation_missed" for r in rows) == 2
