@@ -120,10 +120,17 @@ def _negation_cues(doc: Doc, raw: str) -> list[dict[str, Any]]:
 def _inherit_negations(
     criteria: list[Criterion], by_id: dict[str, Criterion], cues: list[dict[str, Any]]
 ) -> None:
-    """Give each item of a negated list introduction the introduction's last cue."""
+    """Give each item of a negated list introduction the introduction's last cue, unless the
+    introduction speaks of eligibility ("will not be included if any of the following"): its
+    negation is about the patient's inclusion, not the items."""
+    from .segment import default_rules
+
+    about_eligibility = default_rules()[1].eligibility_statement
     for c in criteria:
         parent = by_id.get(c.parent_id) if c.parent_id else None
         if parent is None or not parent.negated or parent.exception or parent.start is None:
+            continue
+        if any(p.search(parent.text) for p in about_eligibility):
             continue
         inside = [q for q in cues if parent.start <= q["start"] and q["end"] <= parent.end]
         pair = introduced_negation(c, inside[-1], parent.id) if inside else None

@@ -82,6 +82,9 @@ class StructureRules:
     new_top_level: tuple[re.Pattern[str], ...]
     statement_negation: tuple[re.Pattern[str], ...]
     deontic_negation: tuple[re.Pattern[str], ...]
+    # "Patients will not be included if ...", "None of the following criteria must be met":
+    # a statement about eligibility itself, which states the requirement and negates no item
+    eligibility_statement: tuple[re.Pattern[str], ...]
     run_in_marker: re.Pattern[str]  # "a)", "(2)": a list written inside one statement
     term_or: tuple[re.Pattern[str], ...]  # what joins alternatives: " or ", " and/or ", "/"
     term_and: tuple[re.Pattern[str], ...]
@@ -425,7 +428,10 @@ def build_tree(region: _Region, rules: StructureRules) -> list[Statement]:
 
     for idx, stmt in enumerate(out):
         stmt.negated = _any(rules.statement_negation, info[idx].text)
-        stmt.deontic = stmt.negated and _any(rules.deontic_negation, info[idx].text)
+        stmt.deontic = stmt.negated and (
+            _any(rules.deontic_negation, info[idx].text)
+            or _any(rules.eligibility_statement, info[idx].text)
+        )
         if not stmt.children:
             continue
         if mode.get(idx) in ("note", "except"):

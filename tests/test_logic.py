@@ -313,3 +313,23 @@ def _find_node(node: dict, cid: str) -> dict | None:
         if hit is not None:
             return hit
     return None
+
+
+@pytest.mark.parametrize(
+    "intro",
+    [
+        # NCT03863015-style: the exclusion header restated as a negated introduction
+        "None of the following criteria must be fulfilled for a subject to be eligible:",
+        # NCT03923140-style
+        "Patients will not be included if they meet any of the following criteria:",
+        "Participants will not be enrolled if any of the following conditions are present:",
+    ],
+)
+def test_negated_eligibility_introductions_keep_items_excluded(intro):
+    """Such an introduction says who is excluded; it does not flip its items to must_have,
+    and its negation is about inclusion, so the items get no negation pair from it."""
+    text = f"Exclusion Criteria:\n* {intro}\n  1. Pregnancy\n  2. Heart failure\n"
+    parent, *items = pipeline.parse(text).criteria
+    assert parent.negated and parent.deontic
+    assert [c.requirement for c in items] == [MUST_NOT_HAVE, MUST_NOT_HAVE]
+    assert not any(c.negations for c in items)
