@@ -85,6 +85,7 @@ class StructureRules:
     # "Patients will not be included if ...", "None of the following criteria must be met":
     # a statement about eligibility itself, which states the requirement and negates no item
     eligibility_statement: tuple[re.Pattern[str], ...]
+    placeholder: re.Pattern[str]  # "None", "N/A": a line that says there is no criterion
     run_in_marker: re.Pattern[str]  # "a)", "(2)": a list written inside one statement
     term_or: tuple[re.Pattern[str], ...]  # what joins alternatives: " or ", " and/or ", "/"
     term_and: tuple[re.Pattern[str], ...]
@@ -92,6 +93,9 @@ class StructureRules:
     inline_exception: re.Pattern[str]
     measurement: re.Pattern[str]
     sentence_end: re.Pattern[str]
+    # ConText's pseudo-negations ("no more than", "not only", "do not resuscitate"), read from
+    # context_rules.json beside structure.json: a negation word inside one negates nothing
+    pseudo_negation: re.Pattern[str] | None = None
 
 
 def load_section_rules(path: Path | None = None) -> SectionRules:
@@ -118,7 +122,7 @@ def load_section_rules(path: Path | None = None) -> SectionRules:
 def load_structure_rules(path: Path | None = None) -> StructureRules:
     path = path or patterns_path("structure.json")
     body = load_rule_file(path, "structure")
-    keys = StructureRules.__slots__
+    keys = tuple(k for k in StructureRules.__slots__ if k != "pseudo_negation")
     require(path, "structure", body, keys)
     single = (
         "bullet",
@@ -130,12 +134,48 @@ def load_structure_rules(path: Path | None = None) -> StructureRules:
         "sentence_end",
         "run_in_marker",
         "term_list",
+        "placeholder",
     )
     values = {
         k: compile_regex(path, k, body[k]) if k in single else compile_all(path, k, body[k])
         for k in keys
     }
-    return StructureRules(**values)
+    return StructureRules(**values, pseudo_negation=_pseudo_negations(path.parent))
+
+
+def _pseudo_negations(folder: Path) -> re.Pattern[str] | None:
+    """One pattern of the PSEUDO literals of ``folder/context_rules.json`` (the same words
+    ConText passes over), or None when there is no such file."""
+    path = folder / "context_rules.json"
+    if not path.is_file():
+        return None
+    rules = load_rule_file(path, "context_rules")
+    literals = sorted(
+        {
+            r["literal"].lower()
+            for r in rules
+            if r.get("category") == "PSEUDO" and "pattern" not in r and r.get("literal")
+        },
+        key=len,
+        reverse=True,
+    )
+    if not literals:
+        return None
+    words = "|".join(r"\s+".join(map(re.escape, lit.split())) for lit in literals)
+    return re.compile(rf"(?<![\w-])(?:{words})(?![\w])", re.IGNORECASE)
+
+
+def statement_negated(text: str, rules: StructureRules) -> bool:
+    """Whether a statement is negated as a whole ("No prior X", "Patients who did not ...");
+    a negation word inside a pseudo-negation ("No more than 3 prior lines") does not count."""
+    pseudo = (
+        [m.span() for m in rules.pseudo_negation.finditer(text)] if rules.pseudo_negation else []
+    )
+    for pattern in rules.statement_negation:
+        m = pattern.search(text)
+        if m and not any(a <= m.end() - 1 < b for a, b in pseudo):
+            return True
+    return False
 
 
 @cache
@@ -242,12 +282,14 @@ def find_regions(
         indent, cstart, marker = _content(line, trules)
         body = text[cstart : line.end].strip()
         bare = body.rstrip(":").strip()
-        if not body:
+        if not body or trules.placeholder.fullmatch(body):
+            # "Exclusion Criteria: * None": no statement, like an empty bullet
             kinds.append(("empty_bullet", None))
         elif _header(srules, bare) or _header(srules, body):
             kinds.append(("header", _header(srules, bare) or _header(srules, body)))
             after = _header_remainder(srules, body)
-            if after is not None:  # "Inclusion Criteria: Age 18 or older" on one line
+            if after is not None and not trules.placeholder.fullmatch(body[after:].strip()):
+                # "Inclusion Criteria: Age 18 or older" on one line
                 rests[len(kinds) - 1] = cstart + after
         elif _full(srules.end_markers, body) or _full(srules.end_markers, bare):
             kinds.append(("end", None))
@@ -427,7 +469,7 @@ def build_tree(region: _Region, rules: StructureRules) -> list[Statement]:
             mode[idx] = "except" if _any(rules.exception_parent, item.text) else "normal"
 
     for idx, stmt in enumerate(out):
-        stmt.negated = _any(rules.statement_negation, info[idx].text)
+        stmt.negated = statement_negated(info[idx].text, rules)
         stmt.deontic = stmt.negated and (
             _any(rules.deontic_negation, info[idx].text)
             or _any(rules.eligibility_statement, info[idx].text)

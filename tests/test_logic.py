@@ -333,3 +333,32 @@ def test_negated_eligibility_introductions_keep_items_excluded(intro):
     assert parent.negated and parent.deontic
     assert [c.requirement for c in items] == [MUST_NOT_HAVE, MUST_NOT_HAVE]
     assert not any(c.negations for c in items)
+
+
+@pytest.mark.parametrize(
+    "section, line, expected",
+    [
+        # a negation word inside a pseudo-negation negates nothing (ConText's PSEUDO rules)
+        ("Inclusion", "No more than 3 prior lines of therapy", MUST_HAVE),
+        ("Inclusion", "Not more than 2 cycles of chemotherapy", MUST_HAVE),
+        ("Exclusion", "Active Do Not Resuscitate order", MUST_NOT_HAVE),
+        ("Exclusion", "Not only diabetes but also hypertension", MUST_NOT_HAVE),
+        ("Exclusion", "Blood pressure is not controlled", MUST_NOT_HAVE),
+        # a plain negation still counts
+        ("Inclusion", "No prior chemotherapy", MUST_NOT_HAVE),
+    ],
+)
+def test_pseudo_negations_do_not_negate_the_statement(section, line, expected):
+    (c,) = pipeline.parse(f"{section} Criteria:\n* {line}\n").criteria
+    assert c.requirement == expected
+
+
+@pytest.mark.parametrize(
+    "exclusion",
+    ["Exclusion Criteria:\n* None\n", "Exclusion Criteria:\nN/A\n", "Exclusion Criteria: None.\n"],
+)
+def test_a_none_placeholder_is_no_criterion(exclusion):
+    """ "Exclusion Criteria: None" says there is nothing to exclude; as a statement it was a
+    negated exclusion criterion, i.e. something every patient had to have."""
+    trial = pipeline.parse(f"Inclusion Criteria:\n* Age 18 years or older\n{exclusion}")
+    assert [c.section for c in trial.criteria] == ["inclusion"]
