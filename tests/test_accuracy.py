@@ -71,7 +71,7 @@ def test_lct_temporal(lct_metrics):
 def test_lct_negation(lct_metrics):
     assert lct_metrics["negation"]["f1"] >= 0.72
     # one target per cue, as LCT annotates
-    assert lct_metrics["negation"]["cue_target"]["f1"] >= 0.75
+    assert lct_metrics["negation"]["cue_target"]["f1"] >= 0.76
     # at the cues both sides found, the chosen target (Criteria2Query 2.0 reports 0.924 scope
     # accuracy); and how many annotated cues are found at all
     assert lct_metrics["negation"]["scope_accuracy"] >= 0.90
