@@ -346,6 +346,7 @@ def test_negated_eligibility_introductions_keep_items_excluded(intro):
         ("Exclusion", "Blood pressure is not controlled", MUST_NOT_HAVE),
         # a plain negation still counts
         ("Inclusion", "No prior chemotherapy", MUST_NOT_HAVE),
+        ("Inclusion", "Exclusion of other pulmonary disorders", MUST_NOT_HAVE),
     ],
 )
 def test_pseudo_negations_do_not_negate_the_statement(section, line, expected):

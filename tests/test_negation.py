@@ -191,6 +191,13 @@ def test_cue_targets_ignores_entities_that_are_not_negated():
             "life-supportive therapies",
         ),
         ("Patients need to be off medication", "be off", "medication"),
+        # ruling something out, and calling it off (NCT03920527, NCT03929159)
+        (
+            "Exclusion of other pulmonary disorders with a similar presentation",
+            "exclusion of",
+            "pulmonary disorders",
+        ),
+        ("Cancellation of surgery", "cancellation of", "surgery"),
     ],
 )
 def test_more_cues_attach_to_their_targets(line, cue, target):
