@@ -23,12 +23,13 @@ _FLAGS = {
 
 
 def _entity(ent: Span, raw: str, text: str) -> Entity:
+    ext = ent._  # each ``ent._`` builds a new accessor: read it once
     flags = {
-        field: bool(getattr(ent._, attr)) if ent.has_extension(attr) else False
+        field: bool(getattr(ext, attr)) if ent.has_extension(attr) else False
         for field, attr in _FLAGS.items()
     }
     cues = []
-    for modifier in getattr(ent._, "modifiers", ()) if ent.has_extension("modifiers") else ():
+    for modifier in getattr(ext, "modifiers", ()) if ent.has_extension("modifiers") else ():
         start, end = modifier.modifier_span
         cue = ent.doc[start:end]
         cues.append(
@@ -49,7 +50,7 @@ def _entity(ent: Span, raw: str, text: str) -> Entity:
         start=ent.start_char,
         end=ent.end_char,
         canonical=ent.kb_id_ or None,
-        code=ent._.code,
+        code=ext.code,
         cues=cues,
         **flags,
     )

@@ -108,7 +108,8 @@ def inline_logic(c: Criterion) -> list[dict[str, Any]]:
     if c.start is None:
         return []
     found: list[tuple[str, str, list[tuple[int, int]]]] = []
-    listed = run_in_list(c.text, default_rules()[1])
+    # every run-in marker ends in ")": most statements have none
+    listed = run_in_list(c.text, default_rules()[1]) if ")" in c.text else None
     if listed:
         op, items = listed
         found.append(("list", op, [(c.start + s, c.start + e) for s, e in items]))

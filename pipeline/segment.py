@@ -168,12 +168,15 @@ def _pseudo_negations(folder: Path) -> re.Pattern[str] | None:
 def statement_negated(text: str, rules: StructureRules) -> bool:
     """Whether a statement is negated as a whole ("No prior X", "Patients who did not ...");
     a negation word inside a pseudo-negation ("No more than 3 prior lines") does not count."""
-    pseudo = (
-        [m.span() for m in rules.pseudo_negation.finditer(text)] if rules.pseudo_negation else []
-    )
+    pseudo: list[tuple[int, int]] | None = None  # found only once a negation is: most have none
     for pattern in rules.statement_negation:
         m = pattern.search(text)
-        if m and not any(a <= m.end() - 1 < b for a, b in pseudo):
+        if not m:
+            continue
+        if pseudo is None:
+            found = rules.pseudo_negation.finditer(text) if rules.pseudo_negation else ()
+            pseudo = [p.span() for p in found]
+        if not any(a <= m.end() - 1 < b for a, b in pseudo):
             return True
     return False
 
