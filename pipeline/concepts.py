@@ -22,7 +22,7 @@ LABELS = {
     "observations": "OBSERVATION",
 }
 _KEYS = {"name", "label", "synonyms", "code"}
-_CODE = re.compile(r"^(SNOMED|RXNORM|ATC|ICD10|LOINC|MESH):\S+$")
+_CODE = re.compile(r"^(SNOMED|RXNORM|ATC|ICD10|LOINC|MESH|DRUGBANK):\S+$")
 
 
 @dataclass(frozen=True, slots=True)

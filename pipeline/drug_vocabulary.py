@@ -104,9 +104,9 @@ def is_medication(entry: dict[str, Any], rules: VocabularyRules) -> bool:
 
 def entry_code(entry: dict[str, Any]) -> str | None:
     if entry.get("drugbank_id"):
-        return f"DrugBank:{entry['drugbank_id']}"
+        return f"DRUGBANK:{entry['drugbank_id']}"
     if entry.get("mesh_id"):
-        return f"MeSH:{entry['mesh_id']}"
+        return f"MESH:{entry['mesh_id']}"
     return None
 
 

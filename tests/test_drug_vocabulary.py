@@ -45,10 +45,10 @@ def vocabulary():
 
 def test_build_keeps_medications_and_drug_classes(vocabulary):
     assert vocabulary.names == {
-        "metronidazole": ("metronidazole", "DrugBank:DB00916"),
-        "flagyl": ("metronidazole", "DrugBank:DB00916"),
-        "antibiotics": ("anti-bacterial agents", "MeSH:D000900"),
-        "anti-bacterial agents": ("anti-bacterial agents", "MeSH:D000900"),
+        "metronidazole": ("metronidazole", "DRUGBANK:DB00916"),
+        "flagyl": ("metronidazole", "DRUGBANK:DB00916"),
+        "antibiotics": ("anti-bacterial agents", "MESH:D000900"),
+        "anti-bacterial agents": ("anti-bacterial agents", "MESH:D000900"),
     }
     assert {"flagyl", "anti"} <= vocabulary.first_words
 
@@ -78,7 +78,7 @@ def test_match_names(vocabulary, text, expected):
 def test_shipped_vocabulary_names_drugs_and_leaves_lab_enzymes_out():
     vocabulary = read_vocabulary()
     assert len(vocabulary) > 40_000
-    assert vocabulary.names["ceftriaxone"] == ("ceftriaxone", "DrugBank:DB01212")
+    assert vocabulary.names["ceftriaxone"] == ("ceftriaxone", "DRUGBANK:DB01212")
     assert vocabulary.names["flagyl"][0] == "metronidazole"
     assert "aspartate aminotransferase" not in vocabulary.names
     assert "serum albumin" not in vocabulary.names
@@ -88,8 +88,8 @@ def test_shipped_vocabulary_names_drugs_and_leaves_lab_enzymes_out():
     "line, text, label, canonical, code",
     [
         # only the vocabulary knows these: brand name resolved to the generic, with its code
-        ("No prior Flagyl within 14 days", "Flagyl", "DRUG", "metronidazole", "DrugBank:DB00916"),
-        ("Known allergy to propofol", "propofol", "DRUG", "propofol", "DrugBank:DB00818"),
+        ("No prior Flagyl within 14 days", "Flagyl", "DRUG", "metronidazole", "DRUGBANK:DB00916"),
+        ("Known allergy to propofol", "propofol", "DRUG", "propofol", "DRUGBANK:DB00818"),
         # the curated lexicon keeps its words, names and codes
         ("Use of statins", "statins", "DRUG", "statins", "ATC:C10AA"),
         # and the analytes theirs
@@ -105,7 +105,7 @@ def test_vocabulary_fills_gaps_in_the_lexicons(line, text, label, canonical, cod
 def test_a_vocabulary_drug_after_a_cue_is_negated():
     (c,) = pipeline.parse("Inclusion Criteria:\n* No prior ceftriaxone\n").criteria
     (drug,) = c.entities
-    assert (drug.label, drug.negated, drug.code) == ("DRUG", True, "DrugBank:DB01212")
+    assert (drug.label, drug.negated, drug.code) == ("DRUG", True, "DRUGBANK:DB01212")
 
 
 def test_bad_vocabulary_rules_name_the_key(edited_rule_file):
