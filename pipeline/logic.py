@@ -108,8 +108,7 @@ def inline_logic(c: Criterion) -> list[dict[str, Any]]:
     if c.start is None:
         return []
     found: list[tuple[str, str, list[tuple[int, int]]]] = []
-    # every run-in marker ends in ")": most statements have none
-    listed = run_in_list(c.text, default_rules()[1]) if ")" in c.text else None
+    listed = run_in_list(c.text, default_rules()[1])
     if listed:
         op, items = listed
         found.append(("list", op, [(c.start + s, c.start + e) for s, e in items]))
