@@ -267,10 +267,10 @@ class ConceptMatcher(_RuleFiles):
 
     def _load_fallback(self) -> None:
         """Cues after (or before) which unknown words still become ConText targets."""
-        from .rules import load_rule_file
+        from .rules import context_rule_list
 
         self.target_rules = load_target_rules(self.files["targets.json"])
-        rules = load_rule_file(self.files["context_rules.json"], "context_rules")
+        rules = context_rule_list(self.files["context_rules.json"])
 
         def cue_matcher(direction: str) -> PhraseMatcher:
             """The negation cues that look in ``direction`` (bidirectional ones included)."""

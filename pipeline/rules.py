@@ -40,6 +40,23 @@ def load_rule_file(path: Path, key: str) -> dict[str, Any]:
     return body
 
 
+def context_rule_list(path: Path) -> tuple[dict[str, Any], ...]:
+    """The rules of a ConText rule file (``context_rules.json``), read once per file version:
+    the fallback cue matchers and the statement pseudo-negations both read it at load (medspaCy
+    reads it a third time, from its own loader). Callers must not change the rules."""
+    stat = path.stat() if path.is_file() else None
+    key = (path.resolve(), stat.st_mtime_ns, stat.st_size) if stat else (path, 0, 0)
+    return _context_rule_list(*key)
+
+
+@cache
+def _context_rule_list(path: Path, _mtime: int, _size: int) -> tuple[dict[str, Any], ...]:
+    rules = load_rule_file(path, "context_rules")
+    if not isinstance(rules, list):
+        raise PatternError(f"{path}: 'context_rules' must be a list of rules")
+    return tuple(rules)
+
+
 def compile_regex(path: Path, rule: str, pattern: Any) -> re.Pattern[str]:
     """Compile one case-insensitive pattern, naming the file and rule when it is bad."""
     if not isinstance(pattern, str) or not pattern:

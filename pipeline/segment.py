@@ -24,7 +24,14 @@ from functools import cache
 from pathlib import Path
 
 from .errors import PatternError
-from .rules import compile_all, compile_regex, load_rule_file, patterns_path, require
+from .rules import (
+    compile_all,
+    compile_regex,
+    context_rule_list,
+    load_rule_file,
+    patterns_path,
+    require,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,7 +156,7 @@ def _pseudo_negations(folder: Path) -> re.Pattern[str] | None:
     path = folder / "context_rules.json"
     if not path.is_file():
         return None
-    rules = load_rule_file(path, "context_rules")
+    rules = context_rule_list(path)
     literals = sorted(
         {
             r["literal"].lower()
