@@ -30,17 +30,7 @@ def _entity(ent: Span, raw: str, text: str) -> Entity:
     }
     cues = []
     for modifier in getattr(ext, "modifiers", ()) if ent.has_extension("modifiers") else ():
-        start, end = modifier.modifier_span
-        cue = ent.doc[start:end]
-        cues.append(
-            {
-                "category": modifier.category,
-                "text": raw[cue.start_char : cue.end_char],
-                "start": cue.start_char,
-                "end": cue.end_char,
-                "rule": modifier.rule.literal,
-            }
-        )
+        cues.append(_cue(modifier, ent.doc, raw))
     modifiers, modifier_logic = distributed_modifiers(text, ent.start_char)
     return Entity(
         modifiers=modifiers,
@@ -98,23 +88,23 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
     return Trial(trial_id=trial_id, criteria=criteria, source_text=raw, warnings=warnings)
 
 
+def _cue(modifier: Any, doc: Doc, raw: str) -> dict[str, Any]:
+    """A ConText modifier as an ``Entity.cues`` record: what fired, where, and which rule."""
+    span = doc[modifier.modifier_span[0] : modifier.modifier_span[1]]
+    return {
+        "category": modifier.category,
+        "text": raw[span.start_char : span.end_char],
+        "start": span.start_char,
+        "end": span.end_char,
+        "rule": modifier.rule.literal,
+    }
+
+
 def _negation_cues(doc: Doc, raw: str) -> list[dict[str, Any]]:
     """Every ConText negation cue in the Doc, with or without a target."""
     graph = doc._.context_graph if doc.has_extension("context_graph") else None
-    cues = []
-    for modifier in getattr(graph, "modifiers", None) or ():
-        if modifier.category != NEGATION:
-            continue
-        span = doc[modifier.modifier_span[0] : modifier.modifier_span[1]]
-        cues.append(
-            {
-                "category": modifier.category,
-                "text": raw[span.start_char : span.end_char],
-                "start": span.start_char,
-                "end": span.end_char,
-                "rule": modifier.rule.literal,
-            }
-        )
+    modifiers = getattr(graph, "modifiers", None) or ()
+    cues = [_cue(m, doc, raw) for m in modifiers if m.category == NEGATION]
     return sorted(cues, key=lambda c: c["start"])
 
 
