@@ -10,7 +10,13 @@ from spacy.tokens import Doc, Span
 from .components import CRITERIA, doc_text, ents_by_span
 from .coordination import distributed_modifiers
 from .logic import coordinated_entities, requirement
-from .negation import NEGATION, cue_targets, introduced_negation, spread_over_coordination
+from .negation import (
+    NEGATION,
+    confine_to_parentheses,
+    cue_targets,
+    introduced_negation,
+    spread_over_coordination,
+)
 from .schema import Criterion, Entity, Threshold, Trial
 
 _FLAGS = {
@@ -79,6 +85,7 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
     by_id = {c.id: c for c in criteria}
     for c in criteria:
         c.requirement = requirement(c, by_id)
+        confine_to_parentheses(c)
         spread_over_coordination([run for _, run in coordinated_entities(c)])
         c.negations = cue_targets(c.entities)
     _inherit_negations(criteria, by_id, _negation_cues(doc, raw))

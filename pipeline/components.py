@@ -23,7 +23,7 @@ from spacy.util import filter_spans
 from . import segment, thresholds
 from .drug_vocabulary import match_names, read_vocabulary
 from .rules import patterns_path
-from .targets import FALLBACK, load_target_rules, target_before, targets_after
+from .targets import FALLBACK, load_target_rules, targets_after, targets_before
 
 SECTIONS = "sections"  # doc.spans key: the criteria regions, labelled by section
 CRITERIA = "criteria"  # doc.spans key: one span per atomic statement, in text order
@@ -235,7 +235,7 @@ class ConceptMatcher(_RuleFiles):
 
     def _load(self) -> None:
         from .analytes import load_analytes
-        from .concepts import load_concepts
+        from .concepts import load_concepts, plural_forms
 
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self.surface: dict[str, tuple[str, str]] = {}  # lower-cased surface -> (label, name)
@@ -248,7 +248,10 @@ class ConceptMatcher(_RuleFiles):
         # pressure, whatever an observation concept also lists it under
         taken = {surface.lower() for _, _, surface in entries}
         entries += [
-            (c.label, c.name, s) for c in concepts for s in c.surfaces if s.lower() not in taken
+            (c.label, c.name, s)
+            for c in concepts
+            for s in plural_forms(c.surfaces)
+            if s.lower() not in taken
         ]
         self.codes = {(c.label, c.name): c.code for c in concepts if c.code}
         self.codes.update({("OBSERVATION", a.name): f"LOINC:{a.loinc}" for a in lexicon if a.loinc})
@@ -362,19 +365,27 @@ class ConceptMatcher(_RuleFiles):
         taken = {i for span in found for i in range(span.start, span.end)}
         boundaries = doc.user_data.get("sentence_starts", frozenset())
         rules = self.target_rules
+        forward = matches_in_criteria(self.cues, doc)
+        back = matches_in_criteria(self.back_cues, doc)
+        # a cue inside a longer one is not a cue of its own: "not" in "not permitted" would
+        # make "permitted" its target
+        spans = [(m[1], m[2]) for m in forward + back]
+        forward = [
+            m
+            for m in forward
+            if not any(s <= m[1] and m[2] <= e and e - s > m[2] - m[1] for s, e in spans)
+        ]
         out = [
             Span(doc, s, e, label=FALLBACK)
-            for _, start, end, crit_end in matches_in_criteria(self.cues, doc)
+            for _, start, end, crit_end in forward
             for s, e in targets_after(doc, (start, end), crit_end, boundaries, taken, rules)
         ]
-        back = matches_in_criteria(self.back_cues, doc)
         if back:
             starts = [crit.start for crit in doc.spans.get(CRITERIA, [])]
             for _, start, _end, _crit_end in back:
                 first = starts[bisect_right(starts, start) - 1]  # the statement's first token
-                span = target_before(doc, start, first, boundaries, taken, rules)
-                if span:
-                    out.append(Span(doc, span[0], span[1], label=FALLBACK))
+                for s, e in targets_before(doc, start, first, boundaries, taken, rules):
+                    out.append(Span(doc, s, e, label=FALLBACK))
         return out
 
     def _abbreviations(self, doc: Doc) -> list[Span]:

@@ -131,8 +131,8 @@ def coordinated_terms(
         gap = text[current[-1][1] : span[0]] if current else None
         join = None
         same = kinds is None or None in (kinds[n - 1], kinds[n]) or kinds[n - 1] == kinds[n]
-        # a joiner is a few characters (", and/or "); a longer gap is words, no joiner
-        if gap is not None and same and len(gap) <= 16:
+        # a joiner is a few characters (", and/or any other "); a longer gap is words
+        if gap is not None and same and len(gap) <= 24:
             if any(p.search(gap) for p in rules.term_or):
                 join = "or"
             elif any(p.search(gap) for p in rules.term_and):

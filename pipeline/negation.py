@@ -115,3 +115,42 @@ def spread_over_coordination(runs: list[list[Entity]]) -> None:
                     if not any(c["start"] == cue["start"] for c in other.cues):
                         other.cues.append({**cue, "via": "coordination"})
                         other.negated = True
+
+
+def _groups(text: str, offset: int) -> list[tuple[int, int]]:
+    """The ``(start, end)`` of each balanced parenthesised group of ``text``, shifted by
+    ``offset`` (the text's place in the document), brackets included."""
+    out, opened = [], []
+    for i, ch in enumerate(text):
+        if ch == "(":
+            opened.append(i)
+        elif ch == ")" and opened:
+            out.append((offset + opened.pop(), offset + i + 1))
+    return out
+
+
+def confine_to_parentheses(item: Criterion) -> None:
+    """Keep a negation cue written inside parentheses next to a concept of its own within
+    them: in "anti-myeloma treatment (radiotherapy is excluded)" only radiotherapy is
+    excluded, though ConText's backward window reaches the treatment before the bracket.
+
+    A bracketed cue with no concept inside ("prior chemotherapy (not permitted)") still
+    reaches out; cues outside the brackets are left alone ("no cardiometabolic disease
+    (e.g. heart disease)")."""
+    if item.start is None or "(" not in item.text:
+        return
+    for start, end in _groups(item.text, item.start):
+        inside = [e for e in item.entities if start < e.start and e.end < end]
+        if not inside:
+            continue
+        for ent in item.entities:
+            if start <= ent.start < end:
+                continue
+            kept = [
+                c
+                for c in ent.cues
+                if not (c.get("category") == NEGATION and start < c["start"] and c["end"] < end)
+            ]
+            if len(kept) < len(ent.cues):
+                ent.cues = kept
+                ent.negated = any(c.get("category") == NEGATION for c in kept)

@@ -49,6 +49,7 @@ class TargetRules:
     auxiliaries: frozenset[str]
     one_word_cues: frozenset[str]
     modifier_joiners: frozenset[str]  # "or"/"and" between modifiers sharing one head
+    fillers: frozenset[str]  # words a coordination reads past ("or have any other")
     max_tokens: int
     function_words: frozenset[str]  # skip | stop, kept once: it is read for every token
 
@@ -67,6 +68,7 @@ def load_target_rules(path: Path) -> TargetRules:
         "auxiliaries",
         "one_word_cues",
         "modifier_joiners",
+        "fillers",
     )
     require(path, "targets", body, (*lists, "max_tokens"))
     for key in lists:
@@ -105,7 +107,9 @@ def targets_after(
     passed: int | None = None  # the first predicate passed over
     joined = False  # the last word read was "or", "and" or a comma
     stop = min(limit, end + rules.max_tokens)
-    for i in range(end, stop + 1):
+    i = end - 1
+    while i < stop:
+        i += 1
         token = tokens[i] if i < stop else None
         boundary = token is None or i in boundaries or token.text in BOUNDARY_TEXT
         word = (
@@ -156,9 +160,16 @@ def targets_after(
             first_done = True
         elif token is not None and i in taken:
             first_done = True
+        if first_done:
+            # the window runs on from the last concept of a coordination, not from the cue
+            stop = max(stop, min(limit, i + rules.max_tokens))
         if boundary:
             break
-        joined = token is not None and (lower in rules.coordinators or token.text == ",")
+        # determiners after a connective keep the coordination open ("diabetic or have any
+        # other metabolic disease"); another word ("with", "taking") starts another phrase
+        joined = token is not None and (
+            lower in rules.coordinators or token.text == "," or (joined and lower in rules.fillers)
+        )
         if first_done and token is not None and not joined and i not in taken:
             break  # after the first target, only coordinated ones ("X or Y") follow
     if not first_done and passed is not None and passed not in taken:
@@ -167,38 +178,49 @@ def targets_after(
     return out
 
 
-def target_before(
+def targets_before(
     tokens: Sequence[TokenLike],
     cue_start: int,
     first: int,
     boundaries: frozenset[int] | set[int],
     taken: set[int],
     rules: TargetRules,
-) -> tuple[int, int] | None:
-    """The words right before a backward cue at ``cue_start`` ("strong inducers of CYP3A4 are
-    not permitted"), past ``auxiliaries``, not before token ``first`` (the statement start)
-    nor into a lexicon entity. The span is added to ``taken``."""
+) -> list[tuple[int, int]]:
+    """The words right before a backward cue at ``cue_start`` ("herbal remedies are not
+    permitted"), past ``auxiliaries``, not before token ``first`` (the statement start) nor
+    into a lexicon entity; then, leftwards, the phrases joined to them by a coordinator, a
+    comma or "of" ("strong inducers or inhibitors of CYP3A4 are not permitted" gives
+    "CYP3A4", "inhibitors" and "strong inducers"). The spans are added to ``taken``."""
     i = cue_start - 1
     while i >= first and tokens[i].lower_ in rules.auxiliaries:
         i -= 1
-    run: list[int] = []
-    while i >= first and len(run) < rules.max_tokens:
-        token = tokens[i]
-        if (
-            i in taken
-            or not any(ch.isalpha() for ch in token.text)
-            or token.is_punct
-            or token.lower_ in rules.function_words
-        ):
+    out: list[tuple[int, int]] = []
+    while True:
+        run: list[int] = []
+        while i >= first and len(run) < rules.max_tokens:
+            token = tokens[i]
+            if (
+                i in taken
+                or not any(ch.isalpha() for ch in token.text)
+                or token.is_punct
+                or token.lower_ in rules.function_words
+            ):
+                break
+            run.append(i)
+            if i in boundaries:
+                break
+            i -= 1
+        if not run:
             break
-        run.append(i)
-        if i in boundaries:
+        taken.update(run)
+        out.append((run[-1], run[0] + 1))
+        if run[-1] in boundaries or i < first:
+            break
+        joiner = tokens[i].lower_
+        if not (joiner in rules.coordinators or joiner in (",", "of")):
             break
         i -= 1
-    if not run:
-        return None
-    taken.update(run)
-    return run[-1], run[0] + 1
+    return out
 
 
 def _inner_hyphen(tokens: Sequence[TokenLike], i: int, stop: int) -> bool:

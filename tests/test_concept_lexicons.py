@@ -268,3 +268,31 @@ def test_icd10_codes_exist():
             if value not in WHO_ONLY and value.replace(".", "") not in icd10.codes:
                 bad.append((path.name, json.loads(line)["name"], code))
     assert not bad
+
+
+@pytest.mark.parametrize(
+    "surfaces, added",
+    [
+        (("brain metastasis",), ["brain metastases"]),
+        (("hepatic disorder", "HIV"), ["hepatic disorders"]),
+        (("human immunodeficiency virus",), ["human immunodeficiency viruses"]),
+        # already plural, an abbreviation, a name with digits: nothing to add
+        (("diabetes", "COPD", "HIV-1"), []),
+    ],
+)
+def test_plural_forms_add_the_plural_of_the_head_noun(surfaces, added):
+    from pipeline.concepts import plural_forms
+
+    assert plural_forms(surfaces) == [*surfaces, *added]
+
+
+def test_plural_surfaces_are_matched_in_criteria():
+    """NCT03862664: "human immunodeficiency viruses" is the HIV concept, not "immunodeficiency"
+    with an unknown word before it."""
+    import pipeline
+
+    (c,) = pipeline.parse(
+        "Inclusion Criteria:\n- Negative for hepatitis B, C and human immunodeficiency viruses"
+    ).criteria
+    found = {e.text: e.canonical for e in c.entities}
+    assert found.get("human immunodeficiency viruses") == "hiv infection"

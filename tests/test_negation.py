@@ -40,7 +40,8 @@ def negated(line: str) -> set[str]:
         # backward cue with an unknown concept before it, across a hyphen
         ("Biologic-naive patients", "naive", "Biologic"),
         ("Colonoscopy is not possible", "is not possible", "Colonoscopy"),
-        ("Multifetal gestations are not eligible", "are not eligible", "Multifetal gestations"),
+        # "gestations" is the pregnancy concept (a plural lexicon form); "Multifetal" modifies it
+        ("Multifetal gestations are not eligible", "are not eligible", "gestations"),
         # a negated history: the longer cue wins over "prior history of" (historical)
         ("No prior history of tuberculosis", "no prior history of", "tuberculosis"),
         # a state after "not" (a token-pattern rule) looks back to what is absent
@@ -260,6 +261,11 @@ def test_an_item_with_its_own_negation_keeps_only_its_own_pair():
             "The patient does not suffer from chronic anaemia or cholelithiasis or cholecystitis",
             {"cholecystitis"},
         ),
+        # determiners after the connective keep the run going (NCT03862937)
+        (
+            "Are not cardiopathic, diabetic or have any other metabolic disease.",
+            {"metabolic disease"},
+        ),
     ],
 )
 def test_negation_runs_along_a_coordination(line, concepts):
@@ -271,3 +277,42 @@ def test_negation_runs_along_a_coordination(line, concepts):
 
 def test_a_prefix_negation_does_not_run_along_a_coordination():
     assert "drinker" not in negated("Non-smoker or drinker")
+
+
+@pytest.mark.parametrize(
+    "line, negated_concepts, affirmed",
+    [
+        # NCT03860038: the bracketed cue has its own concept; the treatment stays required
+        (
+            "Subject has received anti-myeloma treatment (radiotherapy is excluded) within"
+            " 4 weeks or 5 PK half-lives of the treatment",
+            {"radiotherapy"},
+            {"anti-myeloma treatment"},
+        ),
+        # with no concept inside the brackets, the cue reaches the one before them
+        ("Prior chemotherapy (not permitted within 4 weeks)", {"chemotherapy"}, set()),
+        # a cue outside the brackets reaches into them
+        (
+            "No cardiometabolic (e.g. heart disease, high blood pressure) or inflammatory illness",
+            {"heart disease", "high blood pressure"},
+            set(),
+        ),
+    ],
+)
+def test_a_bracketed_cue_stays_in_its_brackets(line, negated_concepts, affirmed):
+    found = negated(line)
+    assert negated_concepts <= found
+    assert not affirmed & found
+
+
+def test_a_cue_inside_a_longer_cue_takes_no_target_of_its_own():
+    """ "not" in "is not permitted" does not make "permitted" a concept (NCT03865732)."""
+    trial = pipeline.parse(
+        "Exclusion Criteria:\n* Concurrent use of strong inducers or inhibitors of CYP3A4/5/7"
+        " is not permitted\n"
+    )
+    (c,) = trial.criteria
+    assert "permitted" not in {e.text for e in c.entities}
+    assert {"strong inducers", "inhibitors", "CYP3A4/5/7"} <= {
+        e.text for e in c.entities if e.negated
+    }

@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.errors import PatternError
 from pipeline.rules import patterns_path
-from pipeline.targets import load_target_rules, target_before, targets_after
+from pipeline.targets import load_target_rules, targets_after, targets_before
 
 RULES = load_target_rules(patterns_path("targets.json"))
 
@@ -65,6 +65,15 @@ def after(sentence: str, cue_words: int, taken: set[int] | None = None) -> list[
         ("preventing them from regional blocks", 1, ["regional blocks"]),
         # "non-" reads the next word even when it is a verb form
         ("non consenting subjects are also excluded", 1, ["consenting"]),
+        # determiners after a connective keep the coordination open, and the window runs on
+        # from the last concept found (NCT03862937)
+        (
+            "not cardiopathic , diabetic or any other metabolic disease",
+            1,
+            ["cardiopathic", "diabetic", "metabolic disease"],
+        ),
+        # a preposition after the connective starts another construction
+        ("not diabetic or with metabolic disease", 1, ["diabetic"]),
     ],
 )
 def test_targets_after_a_forward_cue(sentence, cue_words, expected):
@@ -88,17 +97,24 @@ def test_a_lexicon_entity_is_the_first_target():
 @pytest.mark.parametrize(
     "sentence, cue_start, expected",
     [
-        ("herbal remedies are not permitted", 2, "herbal remedies"),
-        ("biologic - naive", 2, "biologic"),
-        ("colonoscopy is not possible", 1, "colonoscopy"),
+        ("herbal remedies are not permitted", 2, ["herbal remedies"]),
+        ("biologic - naive", 2, ["biologic"]),
+        ("colonoscopy is not possible", 1, ["colonoscopy"]),
+        # NCT03865732: coordinated and "of" phrases before the cue are targets too
+        (
+            "Concurrent use of strong inducers or inhibitors of CYP3A4/5/7 is not permitted",
+            9,
+            ["CYP3A4/5/7", "inhibitors", "strong inducers"],
+        ),
+        # a skip word ends the reach ("use of")
+        ("use of cannabis is prohibited", 3, ["cannabis"]),
     ],
 )
-def test_target_before_a_backward_cue(sentence, cue_start, expected):
+def test_targets_before_a_backward_cue(sentence, cue_start, expected):
     tokens = [Tok(w) for w in sentence.split()]
     # the cue starts at the first word after the auxiliaries the test names
-    span = target_before(tokens, cue_start, 0, set(), set(), RULES)
-    assert span is not None
-    assert " ".join(t.text for t in tokens[span[0] : span[1]]) == expected
+    spans = targets_before(tokens, cue_start, 0, set(), set(), RULES)
+    assert [" ".join(t.text for t in tokens[s:e]) for s, e in spans] == expected
 
 
 @pytest.mark.parametrize(
