@@ -54,6 +54,16 @@ def _context_rule_list(path: Path, _mtime: int, _size: int) -> tuple[dict[str, A
     rules = load_rule_file(path, "context_rules")
     if not isinstance(rules, list):
         raise PatternError(f"{path}: 'context_rules' must be a list of rules")
+    for rule in rules:
+        # medspaCy 1.3.1 lets a terminator cut only a scope that overlaps the terminator's own
+        # (``tuple_overlaps``), and that test misses a scope lying wholly inside: a
+        # sentence-wide "but" never cut a 6-token "inability to" window. A terminator's own
+        # scope of one token each side overlaps every scope it should cut.
+        if rule.get("direction") == "TERMINATE" and rule.get("max_scope") != 1:
+            raise PatternError(
+                f"{path}: rule {rule.get('literal')!r}: a TERMINATE rule needs max_scope 1,"
+                f" got {rule.get('max_scope')!r}"
+            )
     return tuple(rules)
 
 

@@ -316,3 +316,46 @@ def test_a_cue_inside_a_longer_cue_takes_no_target_of_its_own():
     assert {"strong inducers", "inhibitors", "CYP3A4/5/7"} <= {
         e.text for e in c.entities if e.negated
     }
+
+
+@pytest.mark.parametrize(
+    "line, negated_concepts, affirmed",
+    [
+        # NCT03860610: the cause after "due to" is present; only the inability is negated
+        (
+            "Inability to follow procedures due to psychological disorders or dementia",
+            {"procedures"},
+            {"psychological disorders", "dementia"},
+        ),
+        # NCT03869905: "except" cuts a short "without" window that lies inside the sentence
+        (
+            "Ulcerative colitis in stable remission for 3 months or more without therapy or with"
+            " a maintenance therapy (except steroids and antibiotics for 3 months)",
+            set(),
+            {"steroids", "antibiotics"},
+        ),
+        # NCT03866590: "not due to" negates the cause it names
+        (
+            "The aetiology of chronic anaemia is determined and is not due to PKD",
+            {"PKD"},
+            {"anaemia"},
+        ),
+    ],
+)
+def test_terminators_end_every_scope(line, negated_concepts, affirmed):
+    found = negated(line)
+    assert negated_concepts <= found
+    assert not affirmed & found
+
+
+def test_a_terminator_without_a_one_token_scope_is_refused(edited_rule_file):
+    from pipeline.errors import PatternError
+    from pipeline.rules import context_rule_list
+
+    def widen(rules):
+        next(r for r in rules if r["literal"] == "but").pop("max_scope")
+
+    path = edited_rule_file("context_rules.json", widen)
+    with pytest.raises(PatternError) as err:
+        context_rule_list(path)
+    assert str(path) in str(err.value) and "'but'" in str(err.value)
