@@ -219,6 +219,7 @@ class ConceptMatcher(_RuleFiles):
         targets: str,
         cues: str,
         drugs: str = "drug_vocabulary.json",
+        plurals: str = "plurals.json",
     ) -> None:
         register_extensions()
         self.name = name
@@ -231,11 +232,14 @@ class ConceptMatcher(_RuleFiles):
         }
         if drugs:  # "" leaves the external drug vocabulary out
             self.files["drug_vocabulary.json"] = _resolve(drugs)
+        if plurals:  # "" matches the lexicon terms as written only
+            self.files["plurals.json"] = _resolve(plurals)
         self._load()
 
     def _load(self) -> None:
         from .analytes import load_analytes
-        from .concepts import load_concepts, plural_forms
+        from .concepts import load_concepts
+        from .plurals import load_plurals, plural_forms
 
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self.surface: dict[str, tuple[str, str]] = {}  # lower-cased surface -> (label, name)
@@ -247,10 +251,12 @@ class ConceptMatcher(_RuleFiles):
         # a surface the analyte lexicon names is the analyte's: "SBP" is systolic blood
         # pressure, whatever an observation concept also lists it under
         taken = {surface.lower() for _, _, surface in entries}
+        plurals = self.files.get("plurals.json")
+        plural_of = load_plurals(plurals) if plurals else {}
         entries += [
             (c.label, c.name, s)
             for c in concepts
-            for s in plural_forms(c.surfaces)
+            for s in plural_forms(c.surfaces, plural_of)
             if s.lower() not in taken
         ]
         self.codes = {(c.label, c.name): c.code for c in concepts if c.code}

@@ -11,13 +11,9 @@ import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
-from typing import TYPE_CHECKING
 
 from .errors import PatternError
 from .rules import load_jsonl, patterns_path
-
-if TYPE_CHECKING:
-    import inflect
 
 LABELS = {
     "conditions": "CONDITION",
@@ -79,40 +75,3 @@ def _load_dir(folder: Path) -> tuple[Concept, ...]:
 def load_concepts(folder: Path | None = None) -> tuple[Concept, ...]:
     """Every concept of every lexicon file in ``folder`` (default ``patterns/concepts``)."""
     return _load_dir(Path(folder or patterns_path("concepts")).resolve())
-
-
-_NOUN = re.compile(r"[a-z]{4,}")
-
-
-def plural_forms(surfaces: tuple[str, ...]) -> list[str]:
-    """``surfaces`` and, for each ending in a lower-case noun, its plural ("brain metastasis"
-    also matches "brain metastases", "hepatic disorder" "hepatic disorders"). Abbreviations
-    and names (capitalised, with digits) are left alone."""
-    out = list(surfaces)
-    for surface in surfaces:
-        head, _, last = surface.rpartition(" ")
-        plural = plural_noun(last) if _NOUN.fullmatch(last) else None
-        if plural:
-            out.append(f"{head} {plural}" if head else plural)
-    return out
-
-
-@cache
-def plural_noun(word: str) -> str | None:
-    """The plural of a singular noun by ``inflect``'s rules, None when ``word`` is already
-    plural. Cached: lexicons share a few thousand head nouns.
-
-    ``inflect.singular_noun`` takes any final "s" for a plural ("metastasis", "virus"), so a
-    plural is told by what ``plural_noun`` makes of it: itself ("diabetes") or a doubled "s"
-    ("disorderss")."""
-    plural = _inflect_engine().plural_noun(word)
-    if not plural or plural == word or (word.endswith("s") and plural == word + "s"):
-        return None
-    return plural  # type: ignore[no-any-return]
-
-
-@cache
-def _inflect_engine() -> inflect.engine:
-    import inflect
-
-    return inflect.engine()

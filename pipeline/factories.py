@@ -43,13 +43,22 @@ def make_statements(nlp: Language, name: str, structure: str) -> StatementSplitt
         "targets": "targets.json",
         "cues": "context_rules.json",
         "drugs": "drug_vocabulary.json",
+        "plurals": "plurals.json",
     },
 )
 def make_entities(
-    nlp: Language, name: str, analytes: str, concepts: str, targets: str, cues: str, drugs: str
+    nlp: Language,
+    name: str,
+    analytes: str,
+    concepts: str,
+    targets: str,
+    cues: str,
+    drugs: str,
+    plurals: str,
 ) -> ConceptMatcher:
-    """``drugs`` is the external drug vocabulary's rule file; "" leaves it out."""
-    return ConceptMatcher(nlp, name, analytes, concepts, targets, cues, drugs)
+    """``drugs`` is the external drug vocabulary's rule file and ``plurals`` the lexicon head
+    nouns' plurals; "" leaves either out."""
+    return ConceptMatcher(nlp, name, analytes, concepts, targets, cues, drugs, plurals)
 
 
 @Language.factory(

@@ -122,6 +122,7 @@ def rule_file_keys() -> dict[str, str]:
         "comparators.json": "comparators",
         "context_rules.json": "context_rules",
         "targets.json": "targets",
+        "plurals.json": "plurals",
         "temporal.json": "temporal",
         "modifiers.json": "modifiers",
         "screening.json": "screening",

@@ -18,6 +18,7 @@ from typing import Any
 import pytest
 
 from pipeline.concepts import LABELS  # the file -> label map the loader enforces
+from pipeline.errors import PatternError
 
 CONCEPTS_DIR = Path(__file__).resolve().parents[1] / "patterns" / "concepts"
 
@@ -271,19 +272,48 @@ def test_icd10_codes_exist():
 
 
 @pytest.mark.parametrize(
-    "surfaces, added",
+    "words, plurals",
     [
-        (("brain metastasis",), ["brain metastases"]),
-        (("hepatic disorder", "HIV"), ["hepatic disorders"]),
-        (("human immunodeficiency virus",), ["human immunodeficiency viruses"]),
-        # already plural, an abbreviation, a name with digits: nothing to add
-        (("diabetes", "COPD", "HIV-1"), []),
+        (
+            ["metastasis", "disorder", "virus"],
+            {"metastasis": "metastases", "disorder": "disorders", "virus": "viruses"},
+        ),
+        # already plural: nothing to add
+        (["diabetes", "disorders", "allergies"], {}),
     ],
 )
-def test_plural_forms_add_the_plural_of_the_head_noun(surfaces, added):
-    from pipeline.concepts import plural_forms
+def test_build_plurals_leaves_plurals_alone(words, plurals):
+    pytest.importorskip("inflect")  # dev dependency
+    from pipeline.plurals import build_plurals
 
-    assert plural_forms(surfaces) == [*surfaces, *added]
+    assert build_plurals(words) == plurals
+
+
+def test_plural_file_is_current():
+    """``patterns/plurals.json`` holds the plural of every lexicon head noun: rerun
+    ``python -m pipeline.plurals`` after editing a lexicon."""
+    pytest.importorskip("inflect")
+    from pipeline.concepts import load_concepts
+    from pipeline.plurals import build_plurals, head_nouns, load_plurals
+
+    assert load_plurals() == build_plurals(head_nouns(load_concepts()))
+
+
+def test_plural_forms_add_the_plural_of_the_head_noun():
+    from pipeline.plurals import plural_forms
+
+    plurals = {"metastasis": "metastases", "disorder": "disorders"}
+    surfaces = ("brain metastasis", "HIV", "hepatic disorder")
+    assert plural_forms(surfaces, plurals) == [*surfaces, "brain metastases", "hepatic disorders"]
+
+
+def test_bad_plural_file_names_file_and_entry(edited_rule_file):
+    from pipeline.plurals import load_plurals
+
+    path = edited_rule_file("plurals.json", lambda body: body["words"].update(virus=""))
+    with pytest.raises(PatternError) as err:
+        load_plurals(path)
+    assert str(path) in str(err.value) and "plurals.words.virus" in str(err.value)
 
 
 def test_plural_surfaces_are_matched_in_criteria():
