@@ -24,6 +24,7 @@ from .segment import StructureRules, marker_place
 @dataclass(frozen=True, slots=True)
 class ModifierRules:
     pattern: re.Pattern[str]  # the coordinated modifiers right before a concept
+    leading: re.Pattern[str]  # one modifier opening a concept's name ("active hepatitis B")
 
 
 def load_modifier_rules(path: Path | None = None) -> ModifierRules:
@@ -34,7 +35,7 @@ def load_modifier_rules(path: Path | None = None) -> ModifierRules:
     joiners = "|".join(re.escape(j) for j in sorted(body["joiners"], key=len, reverse=True))
     one = rf"(?:{words})"
     pattern = re.compile(rf"(?<![\w-])({one}(?:\s*(?:{joiners})\s*{one})+)\s+$", re.IGNORECASE)
-    return ModifierRules(pattern)
+    return ModifierRules(pattern, re.compile(rf"{one}\s+", re.IGNORECASE))
 
 
 @cache
@@ -48,10 +49,15 @@ def distributed_modifiers(
     """The coordinated modifiers that end right before ``text[start]``, and how they combine.
 
     ``("Known uncontrolled or active hepatitis B", 28)`` -> ``(["uncontrolled", "active"], "or")``;
-    a single modifier is part of the concept's own name and gives ``([], None)``.
+    a single modifier is part of the concept's own name and gives ``([], None)``. The last
+    modifier may open the concept's name, where a lexicon lists "active hepatitis B".
     """
     rules = rules or default_modifier_rules()
     m = rules.pattern.search(text, max(0, start - 80), start)
+    if not m:
+        lead = rules.leading.match(text, start)
+        if lead:
+            m = rules.pattern.search(text, max(0, start - 80), lead.end())
     if not m:
         return [], None
     phrase = m.group(1)

@@ -11,6 +11,7 @@ Plain data in, plain data out (no spaCy), so screening and export can use it.
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from .schema import Criterion, Entity
@@ -129,16 +130,31 @@ def inline_logic(c: Criterion) -> list[dict[str, Any]]:
 
 def inline_exception(c: Criterion) -> dict[str, Any] | None:
     """An exception stated inside the statement ("..., unless the patient has completed
-    definitive treatment", "except alopecia"): the clause from its cue to the clause end."""
+    definitive treatment", "except alopecia"): the clause from its cue to the clause end. Or a
+    later clause that reads like an exception item ("Active hepatitis B; patients with resolved
+    infection are eligible"): that clause."""
     from .segment import default_rules
 
     if c.start is None:
         return None
-    m = default_rules()[1].inline_exception.search(c.text)
-    if not m:
-        return None
-    end = next((i for i in range(m.end(), len(c.text)) if c.text[i] in ".;)"), len(c.text))
-    return {"clause": c.text[m.start() : end], "start": c.start + m.start(), "end": c.start + end}
+    rules = default_rules()[1]
+    m = rules.inline_exception.search(c.text)
+    if m:
+        end = next((i for i in range(m.end(), len(c.text)) if c.text[i] in ".;)"), len(c.text))
+        return {
+            "clause": c.text[m.start() : end],
+            "start": c.start + m.start(),
+            "end": c.start + end,
+        }
+    # the clauses after the first (a semicolon or a sentence end before each)
+    cuts = [b.end() for b in re.finditer(r";\s*", c.text)]
+    cuts += [b.end() for b in rules.sentence_end.finditer(c.text)]
+    for start in sorted(cuts):
+        end = next((i for i in range(start, len(c.text)) if c.text[i] in ".;"), len(c.text))
+        clause = c.text[start:end]
+        if any(p.search(clause) for p in rules.exception_item):
+            return {"clause": clause, "start": c.start + start, "end": c.start + end}
+    return None
 
 
 def logic_tree(criteria: list[Criterion]) -> dict[str, Any]:

@@ -133,6 +133,15 @@ def test_following_are_eligible_after_an_exclusion():
             "Any prior therapy, with the exception of bisphosphonates",
             "with the exception of bisphosphonates",
         ),
+        # a later clause worded as an exception item ("... are eligible")
+        (
+            "Uncontrolled or active hepatitis B; patients with resolved infection are eligible",
+            "patients with resolved infection are eligible",
+        ),
+        (
+            "Known brain metastases. Patients with treated, stable metastases are eligible.",
+            "Patients with treated, stable metastases are eligible",
+        ),
     ],
 )
 def test_inline_exceptions_are_except_clauses(line, clause):
@@ -141,12 +150,18 @@ def test_inline_exceptions_are_except_clauses(line, clause):
     assert node["except"][0]["clause"] == clause
 
 
-def test_modifiers_distribute_over_coordination():
+@pytest.mark.parametrize(
+    "line",
+    [
+        "Uncontrolled or active hepatitis B virus infection",
+        # the lexicon names "active hepatitis B": the last modifier opens the concept's name
+        "Uncontrolled or active hepatitis B",
+    ],
+)
+def test_modifiers_distribute_over_coordination(line):
     import pipeline
 
-    trial = pipeline.parse(
-        "Exclusion Criteria:\n* Uncontrolled or active hepatitis B virus infection\n"
-    )
+    trial = pipeline.parse(f"Exclusion Criteria:\n* {line}\n")
     (entity,) = trial.criteria[0].entities
     assert (entity.modifiers, entity.modifier_logic) == (["uncontrolled", "active"], "or")
 
@@ -363,3 +378,10 @@ def test_a_none_placeholder_is_no_criterion(exclusion):
     negated exclusion criterion, i.e. something every patient had to have."""
     trial = pipeline.parse(f"Inclusion Criteria:\n* Age 18 years or older\n{exclusion}")
     assert [c.section for c in trial.criteria] == ["inclusion"]
+
+
+def test_a_first_clause_worded_as_an_exception_is_no_inline_exception():
+    """The statement's own main clause is what it says, not an exception to it."""
+    _, tree = _tree("Exclusion Criteria:\n* Patients with treated brain metastases are eligible\n")
+    node = tree["children"][0]["children"][0]["children"][0]
+    assert "except" not in node
