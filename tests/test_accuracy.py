@@ -90,4 +90,5 @@ def test_lct_concepts(lct_metrics):
     # 0.526 before 219 common conditions, 0.575 before the plural forms
     assert concepts["Condition"]["recall_labelled"] >= 0.58
     assert concepts["Procedure"]["recall_labelled"] >= 0.43  # 0.376 before 176 procedures
+    assert concepts["Observation"]["recall_labelled"] >= 0.42  # 0.400 before 150 observations
     assert concepts["precision_labelled"] >= 0.78
