@@ -326,3 +326,24 @@ def test_plural_surfaces_are_matched_in_criteria():
     ).criteria
     found = {e.text: e.canonical for e in c.entities}
     assert found.get("human immunodeficiency viruses") == "hiv infection"
+
+
+# a class, stage or grade written with its value: the value is a threshold's, not the name's
+VALUED_SURFACE = re.compile(
+    r"\b(?:class|stage|grade)s?\s+(?:[IVX]+|\d+)(?:\s*-\s*(?:[IVX]+|\d+))?$"
+    r"|\bscore\s+\d+\s*-\s*\d+$",
+    re.I,
+)
+
+
+@pytest.mark.parametrize("path", LEXICON_FILES, ids=lambda p: p.name)
+def test_surface_forms_carry_no_value(path: Path) -> None:
+    """ "Tanner stage 2" or "Killip class II" as a surface would swallow the value that
+    the threshold extractor reads ("Killip class >= II")."""
+    valued = [
+        form
+        for _, rec in _load(path)
+        for form in _surface_forms(rec)
+        if VALUED_SURFACE.search(form)
+    ]
+    assert not valued, valued
