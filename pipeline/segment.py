@@ -203,6 +203,36 @@ def iter_lines(text: str) -> list[Line]:
     return lines
 
 
+# "1.Age >= 80 years 2.Brain metastasis 3.Other malignancies": a numbered list flattened into
+# one line, each number right before a capital letter
+_RUN_IN_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s?(?=[A-Z])")
+
+
+def split_run_in_numbers(line: Line, rules: StructureRules) -> list[Line]:
+    """A line holding a numbered list ("1.X 2.Y 3.Z", from text flattened out of a document)
+    as one line per item, each at the line's indentation; any other line as it is. The numbers
+    must run 1, 2, 3 from the start of the line's content, so "2 cycles. 3 months" is left
+    alone."""
+    m = rules.bullet.match(line.text)
+    indent = line.text[: len(line.text) - len(line.text.lstrip())]
+    # the list starts the line's content: after a bullet symbol, or as the line's own number
+    content = m.end() if m and not m.group("marker")[0].isdigit() else len(indent)
+    starts: list[int] = []
+    for number in _RUN_IN_NUMBER.finditer(line.text, content):
+        if int(number.group(1)) == len(starts) + 1 and (starts or number.start() == content):
+            starts.append(number.start())
+    if len(starts) < 2:
+        return [line]
+    out = []
+    for a, b in zip(starts, [*starts[1:], len(line.text)], strict=True):
+        # each item keeps the line's indentation (so its nesting); the offsets of its text
+        # stay those of the document, the indentation only stands before them
+        piece = line.text[a:b].rstrip()
+        start = line.start + a - len(indent)
+        out.append(Line(start, line.start + a + len(piece), indent + piece))
+    return out
+
+
 ROMAN = ("i", "ii", "iii", "iv", "v", "vi", "vii", "viii", "ix", "x")
 
 
@@ -281,7 +311,7 @@ def find_regions(
 ) -> list[_Region]:
     """Split ``text`` into criteria regions with their section and raw items."""
     srules, trules = rules or default_rules()
-    lines = iter_lines(text)
+    lines = [part for line in iter_lines(text) for part in split_run_in_numbers(line, trules)]
     kinds: list[tuple[str, object]] = []  # per line: (kind, payload)
     rests: dict[int, int] = {}  # header line -> start of the statement after its colon
     for line in lines:

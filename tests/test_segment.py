@@ -191,3 +191,40 @@ def test_statement_spans_match_gold(seed_texts, gold, stem):
     predicted = {(s.start, s.end) for s in split_atomic(clean(text))}
     expected = {(c["start"], c["end"]) for c in gold[stem]["criteria"]}
     assert predicted == expected
+
+
+def _texts(text: str) -> list[str]:
+    return [text[s.start : s.end] for s in split_atomic(text)]
+
+
+def test_numbers_written_against_the_first_word_are_bullets():
+    """ "1.Age 18-75 years old;" (no space after the number, as text from word processors has
+    it) is item 1, and the number is not part of the statement."""
+    text = "Inclusion Criteria:\n1.Age 18-75 years old;\n2.Diagnosed with multiple myeloma;\n"
+    assert _texts(text) == ["Age 18-75 years old;", "Diagnosed with multiple myeloma;"]
+
+
+def test_nct03869294_a_numbered_list_flattened_into_one_line_is_split():
+    text = (
+        "Exclusion Criteria:\n"
+        "-  1.Age ≥80 years 2.Brain metastasis 3.With other malignancies 4.Chronic diarrhea,"
+        " cardiac disease, pregnancy or breast feeding\n"
+    )
+    assert _texts(text) == [
+        "Age ≥80 years",
+        "Brain metastasis",
+        "With other malignancies",
+        "Chronic diarrhea, cardiac disease, pregnancy or breast feeding",
+    ]
+
+
+@pytest.mark.parametrize(
+    "line",
+    [
+        # numbers that do not count 1, 2, 3 from the start are no list
+        "Received 2 cycles. 3 Months of therapy",
+        "Hemoglobin 1.5 g/dL or 2.Platelets low",
+    ],
+)
+def test_numbers_inside_a_statement_are_no_list(line):
+    assert _texts(f"Exclusion Criteria:\n- {line}\n") == [line]
