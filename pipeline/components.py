@@ -120,7 +120,9 @@ class SectionFinder(_RuleFiles):
         for region in regions:
             items = [it for it in region.items if isinstance(it, segment.Item)]
             if items:
-                span = doc.char_span(items[0].start, items[-1].end, region.section, "expand")
+                span = doc.char_span(
+                    items[0].start, items[-1].end, region.section, alignment_mode="expand"
+                )
                 if span is not None:
                     spans.append(span)
         doc.spans[SECTIONS] = spans
@@ -159,7 +161,7 @@ class StatementSplitter(_RuleFiles):
         spans = []
         starts = set()
         for stmt in statements:
-            span = doc.char_span(stmt.start, stmt.end, stmt.section, "expand")
+            span = doc.char_span(stmt.start, stmt.end, stmt.section, alignment_mode="expand")
             if span is None:
                 continue
             span._.statement = stmt

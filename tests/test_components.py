@@ -58,3 +58,20 @@ def test_abbreviation_defined_in_text_names_the_analyte():
     (t,) = trial.criteria[1].thresholds
     assert (t.analyte, t.analyte_text) == ("alkaline phosphatase", "ALKP")
     assert (t.comparator, t.value, t.relative_to) == ("<=", 2.5, "ULN")
+
+
+def test_nct03869294_statements_inside_a_token_are_kept():
+    """ "2.Brain" is one token; the statement "Brain metastasis" starts inside it. Its span
+    snaps to the token (char_span's ``alignment_mode`` is a keyword: passed by position it
+    was taken for ``kb_id``, and the statement was dropped)."""
+    trial = pipeline.parse(
+        "Exclusion Criteria:\n  -  1.Age ≥80 years 2.Brain metastasis 3.With other malignancies\n"
+    )
+    assert [c.text for c in trial.criteria] == [
+        "Age ≥80 years",
+        "Brain metastasis",
+        "With other malignancies",
+    ]
+    assert [(t.analyte, t.comparator, t.value) for t in trial.criteria[0].thresholds] == [
+        ("age", ">=", 80)
+    ]
