@@ -70,9 +70,9 @@ def test_lct_temporal(lct_metrics):
 
 def test_lct_negation(lct_metrics):
     # 0.727 before terminators cut the short cue windows (medspaCy's overlap test) and
-    # bracketed cues kept to their brackets (0.731 since: more procedures in cue scopes,
-    # rightly negated, are second targets LCT leaves unannotated)
-    assert lct_metrics["negation"]["f1"] >= 0.725
+    # bracketed cues kept to their brackets (0.727 since: more lexicon concepts in cue
+    # scopes, mostly rightly negated, are second targets LCT leaves unannotated)
+    assert lct_metrics["negation"]["f1"] >= 0.72
     # one target per cue, as LCT annotates
     assert lct_metrics["negation"]["cue_target"]["f1"] >= 0.76
     # at the cues both sides found, the chosen target (Criteria2Query 2.0 reports 0.924 scope
@@ -86,9 +86,9 @@ def test_lct_concepts(lct_metrics):
     observations (LCT annotates generic heads such as "medication" and "disease" too, which
     the lexicons leave to the fallback targets)."""
     concepts = lct_metrics["concepts"]
-    assert concepts["Drug"]["recall_labelled"] >= 0.58  # 0.44 before the drug vocabulary
+    assert concepts["Drug"]["recall_labelled"] >= 0.63  # 0.44 before the drug vocabulary
     # 0.526 before 219 common conditions, 0.575 before the plural forms
-    assert concepts["Condition"]["recall_labelled"] >= 0.58
+    assert concepts["Condition"]["recall_labelled"] >= 0.60
     assert concepts["Procedure"]["recall_labelled"] >= 0.43  # 0.376 before 176 procedures
     assert concepts["Observation"]["recall_labelled"] >= 0.42  # 0.400 before 150 observations
-    assert concepts["precision_labelled"] >= 0.78
+    assert concepts["precision_labelled"] >= 0.79
