@@ -298,6 +298,11 @@ class ConceptMatcher(_RuleFiles):
             return matcher
 
         self.cues = cue_matcher("FORWARD")
+        # pseudo-negations ("failure to control", "no more than") hold cue words that are no
+        # cue there: found with the forward cues, they only silence the cues inside them
+        pseudo = sorted({r["literal"] for r in rules if r["category"] == "PSEUDO"})
+        self.cues.add("PSEUDO", list(self.nlp.tokenizer.pipe(pseudo)))
+        self._pseudo_id = self.nlp.vocab.strings["PSEUDO"]
         self.back_cues = cue_matcher("BACKWARD")
 
     def add_patterns(self, entries: list[tuple[str, str, str]]) -> None:
@@ -375,13 +380,14 @@ class ConceptMatcher(_RuleFiles):
         rules = self.target_rules
         forward = matches_in_criteria(self.cues, doc)
         back = matches_in_criteria(self.back_cues, doc)
-        # a cue inside a longer one is not a cue of its own: "not" in "not permitted" would
-        # make "permitted" its target
+        # a cue inside a longer one (or inside a pseudo-negation) is not a cue of its own:
+        # "not" in "not permitted" would make "permitted" its target
         spans = [(m[1], m[2]) for m in forward + back]
         forward = [
             m
             for m in forward
-            if not any(s <= m[1] and m[2] <= e and e - s > m[2] - m[1] for s, e in spans)
+            if m[0] != self._pseudo_id
+            and not any(s <= m[1] and m[2] <= e and e - s > m[2] - m[1] for s, e in spans)
         ]
         out = [
             Span(doc, s, e, label=FALLBACK)

@@ -359,3 +359,18 @@ def test_a_terminator_without_a_one_token_scope_is_refused(edited_rule_file):
     with pytest.raises(PatternError) as err:
         context_rule_list(path)
     assert str(path) in str(err.value) and "'but'" in str(err.value)
+
+
+@pytest.mark.parametrize(
+    "line, concept",
+    [
+        # NCT03865732: the seizures are present, their control failed
+        ("Failure to control seizures despite 2 or more anti-seizure medications", "seizures"),
+        ("Failed to respond to prior bortezomib", "bortezomib"),
+    ],
+)
+def test_failure_to_control_or_respond_leaves_the_concept_present(line, concept):
+    (c,) = pipeline.parse(f"Exclusion Criteria:\n* {line}\n").criteria
+    assert concept in {e.text for e in c.entities} and concept not in negated(line)
+    # the pseudo-negation's own words are no fallback target either
+    assert not {"control", "respond"} & {e.text for e in c.entities}
