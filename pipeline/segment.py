@@ -94,6 +94,7 @@ class StructureRules:
     eligibility_statement: tuple[re.Pattern[str], ...]
     placeholder: re.Pattern[str]  # "None", "N/A": a line that says there is no criterion
     run_in_marker: re.Pattern[str]  # "a)", "(2)": a list written inside one statement
+    run_in_number: re.Pattern[str]  # "1.X 2.Y": a numbered list flattened into one line
     term_or: tuple[re.Pattern[str], ...]  # what joins alternatives: " or ", " and/or ", "/"
     term_and: tuple[re.Pattern[str], ...]
     term_list: re.Pattern[str]  # a comma, which takes the op of the chain's last joiner
@@ -140,6 +141,7 @@ def load_structure_rules(path: Path | None = None) -> StructureRules:
         "measurement",
         "sentence_end",
         "run_in_marker",
+        "run_in_number",
         "term_list",
         "placeholder",
     )
@@ -203,11 +205,6 @@ def iter_lines(text: str) -> list[Line]:
     return lines
 
 
-# "1.Age >= 80 years 2.Brain metastasis 3.Other malignancies": a numbered list flattened into
-# one line, each number right before a capital letter
-_RUN_IN_NUMBER = re.compile(r"(?:^|(?<=\s))(\d{1,2})\.\s?(?=[A-Z])")
-
-
 def split_run_in_numbers(line: Line, rules: StructureRules) -> list[Line]:
     """A line holding a numbered list ("1.X 2.Y 3.Z", from text flattened out of a document)
     as one line per item, each at the line's indentation; any other line as it is. The numbers
@@ -218,7 +215,7 @@ def split_run_in_numbers(line: Line, rules: StructureRules) -> list[Line]:
     # the list starts the line's content: after a bullet symbol, or as the line's own number
     content = m.end() if m and not m.group("marker")[0].isdigit() else len(indent)
     starts: list[int] = []
-    for number in _RUN_IN_NUMBER.finditer(line.text, content):
+    for number in rules.run_in_number.finditer(line.text, content):
         if int(number.group(1)) == len(starts) + 1 and (starts or number.start() == content):
             starts.append(number.start())
     if len(starts) < 2:
