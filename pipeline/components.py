@@ -10,6 +10,7 @@ character offset on the Doc is an offset into the caller's string.
 
 from __future__ import annotations
 
+import re
 import shutil
 from bisect import bisect_left, bisect_right
 from collections.abc import Iterable
@@ -25,6 +26,8 @@ from .drug_vocabulary import match_names, read_vocabulary
 from .rules import patterns_path
 from .targets import FALLBACK, load_target_rules, targets_after, targets_before
 
+# an abbreviation written in capitals ("AIDS", "COPD", "CKD-5"): matched with its case
+_ABBREVIATION = re.compile(r"(?=[A-Z0-9-]*[A-Z])[A-Z0-9-]{2,5}")
 SECTIONS = "sections"  # doc.spans key: the criteria regions, labelled by section
 CRITERIA = "criteria"  # doc.spans key: one span per atomic statement, in text order
 
@@ -244,6 +247,8 @@ class ConceptMatcher(_RuleFiles):
         from .plurals import load_plurals, plural_forms
 
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
+        # abbreviations match as written: "AIDS" is not the "aids" of "smoking cessation aids"
+        self.cased_matcher = PhraseMatcher(self.nlp.vocab, attr="ORTH")
         self.surface: dict[str, tuple[str, str]] = {}  # lower-cased surface -> (label, name)
         lexicon = load_analytes(self.files["analytes.jsonl"])
         entries: list[tuple[str, str, str]] = [
@@ -313,13 +318,19 @@ class ConceptMatcher(_RuleFiles):
             grouped.setdefault(key, []).append(surface)
             self.surface.setdefault(surface.lower(), (label, name))
         for key, surfaces in grouped.items():
-            self.matcher.add(key, list(self.nlp.tokenizer.pipe(surfaces)))
+            cased = [s for s in surfaces if _ABBREVIATION.fullmatch(s)]
+            rest = [s for s in surfaces if not _ABBREVIATION.fullmatch(s)]
+            if rest:
+                self.matcher.add(key, list(self.nlp.tokenizer.pipe(rest)))
+            if cased:
+                self.cased_matcher.add(key, list(self.nlp.tokenizer.pipe(cased)))
 
     def __call__(self, doc: Doc) -> Doc:
         found: list[Span] = []
-        for match_id, start, end, _crit_end in matches_in_criteria(self.matcher, doc):
-            label, name = doc.vocab.strings[match_id].split("\t", 1)
-            found.append(Span(doc, start, end, label=label, kb_id=name))
+        for matcher in (self.matcher, self.cased_matcher):
+            for match_id, start, end, _crit_end in matches_in_criteria(matcher, doc):
+                label, name = doc.vocab.strings[match_id].split("\t", 1)
+                found.append(Span(doc, start, end, label=label, kb_id=name))
         found += self._abbreviations(doc)
         # where an analyte and a concept name the same words, the analyte wins (it carries
         # units and thresholds); filter_spans keeps the first of equal-length spans

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from importlib.metadata import entry_points
 
+import pytest
 import spacy
 
 import pipeline
@@ -75,3 +76,19 @@ def test_nct03869294_statements_inside_a_token_are_kept():
     assert [(t.analyte, t.comparator, t.value) for t in trial.criteria[0].thresholds] == [
         ("age", ">=", 80)
     ]
+
+
+@pytest.mark.parametrize(
+    "line, absent, present",
+    [
+        # NCT03931772, NCT03864003: "aids" are devices, "AIDS" the syndrome
+        ("Currently taking other smoking cessation aids", "aids", None),
+        ("Medically unqualified to receive hearing aids", "aids", None),
+        ("Known HIV/AIDS or AIDS-defining illness", None, "AIDS-defining illness"),
+    ],
+)
+def test_abbreviations_match_as_written(line, absent, present):
+    (c,) = pipeline.parse(f"Exclusion Criteria:\n- {line}\n").criteria
+    conditions = {e.text for e in c.entities if e.label == "CONDITION"}
+    assert absent not in conditions
+    assert present is None or present in conditions
