@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from functools import cache
 from typing import Any
 
 from spacy.tokens import Doc, Span
@@ -28,14 +29,33 @@ _FLAGS = {
 }
 
 
+@cache
+def _flag_of_category() -> dict[str, str]:
+    """ConText category -> ``Entity`` flag, from medspaCy's own category -> Span attribute
+    mapping (``DEFAULT_ATTRIBUTES``, which the pipeline's ConText uses)."""
+    from medspacy.context.context import DEFAULT_ATTRIBUTES
+
+    field_of = {attr: field for field, attr in _FLAGS.items()}
+    return {
+        category: field_of[attr]
+        for category, attrs in DEFAULT_ATTRIBUTES.items()
+        for attr in attrs
+        if attr in field_of
+    }
+
+
 def _entity(ent: Span, raw: str, text: str) -> Entity:
     ext = ent._  # each ``ent._`` builds a new accessor: read it once
-    flags = {
-        field: bool(getattr(ext, attr)) if ent.has_extension(attr) else False
-        for field, attr in _FLAGS.items()
-    }
+    found = getattr(ext, "modifiers", ()) if ent.has_extension("modifiers") else ()
+    # the flags ConText sets are its modifiers' categories: read from them in one pass, not
+    # through five Span extensions per entity (a hot spot of assembly)
+    flag_of = _flag_of_category()
+    flags = dict.fromkeys(_FLAGS, False)
     cues = []
-    for modifier in getattr(ext, "modifiers", ()) if ent.has_extension("modifiers") else ():
+    for modifier in found:
+        field = flag_of.get(modifier.category)
+        if field:
+            flags[field] = True
         cues.append(_cue(modifier, ent.doc, raw))
     modifiers, modifier_logic = distributed_modifiers(text, ent.start_char)
     return Entity(

@@ -25,6 +25,7 @@ from .segment import StructureRules, marker_place
 class ModifierRules:
     pattern: re.Pattern[str]  # the coordinated modifiers right before a concept
     leading: re.Pattern[str]  # one modifier opening a concept's name ("active hepatitis B")
+    last_words: frozenset[str]  # the words a modifier ends with, to skip the search cheaply
 
 
 def load_modifier_rules(path: Path | None = None) -> ModifierRules:
@@ -35,7 +36,8 @@ def load_modifier_rules(path: Path | None = None) -> ModifierRules:
     joiners = "|".join(re.escape(j) for j in sorted(body["joiners"], key=len, reverse=True))
     one = rf"(?:{words})"
     pattern = re.compile(rf"(?<![\w-])({one}(?:\s*(?:{joiners})\s*{one})+)\s+$", re.IGNORECASE)
-    return ModifierRules(pattern, re.compile(rf"{one}\s+", re.IGNORECASE))
+    last = frozenset(w.split()[-1].lower() for w in body["words"])
+    return ModifierRules(pattern, re.compile(rf"{one}\s+", re.IGNORECASE), last)
 
 
 @cache
@@ -53,7 +55,9 @@ def distributed_modifiers(
     modifier may open the concept's name, where a lexicon lists "active hepatitis B".
     """
     rules = rules or default_modifier_rules()
-    m = rules.pattern.search(text, max(0, start - 80), start)
+    m = None
+    if _word_before(text, start).lower() in rules.last_words:
+        m = rules.pattern.search(text, max(0, start - 80), start)
     if not m:
         lead = rules.leading.match(text, start)
         if lead:
@@ -66,6 +70,17 @@ def distributed_modifiers(
     ]
     logic = "or" if re.search(r"\bor\b", phrase, re.I) else "and"
     return [p.lower() for p in parts], logic
+
+
+def _word_before(text: str, end: int) -> str:
+    """The run of non-space characters that ends before ``end`` and the spaces after it."""
+    j = end
+    while j > 0 and text[j - 1].isspace():
+        j -= 1
+    i = j
+    while i > 0 and not text[i - 1].isspace():
+        i -= 1
+    return text[i:j]
 
 
 Offsets = tuple[int, int]
