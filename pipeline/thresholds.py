@@ -347,13 +347,20 @@ def _as_number(value: float) -> float | int:
     return int(value) if float(value).is_integer() else value
 
 
+@cache
+def _ending(pattern: re.Pattern[str]) -> re.Pattern[str]:
+    """``pattern`` anchored at the end of the text, spaces allowed (compiled once: this runs
+    before every number)."""
+    return re.compile(rf"(?:{pattern.pattern})\s*$", re.IGNORECASE)
+
+
 def _prefix_comparator(text: str, pos: int, rules: ComparatorRules) -> tuple[str, int] | None:
     """A comparator ending right before ``pos`` (spaces allowed): (symbol, its start)."""
     window_start = max(0, pos - 48)
     window = text[window_start:pos]
     best: tuple[str, int] | None = None
     for symbol, pattern in rules.prefix:
-        for m in re.finditer(rf"(?:{pattern.pattern})\s*$", window, re.IGNORECASE):
+        for m in _ending(pattern).finditer(window):
             start = window_start + m.start()
             is_word = text[start : start + 1].isalpha()
             if is_word and start > 0 and text[start - 1].isalnum():
