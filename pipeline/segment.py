@@ -210,12 +210,17 @@ def split_run_in_numbers(line: Line, rules: StructureRules) -> list[Line]:
     as one line per item, each at the line's indentation; any other line as it is. The numbers
     must run 1, 2, 3 from the start of the line's content, so "2 cycles. 3 months" is left
     alone."""
+    numbers = list(rules.run_in_number.finditer(line.text))
+    if len(numbers) < 2:
+        return [line]  # most lines: no list to split, and no second bullet match
     m = rules.bullet.match(line.text)
     indent = line.text[: len(line.text) - len(line.text.lstrip())]
     # the list starts the line's content: after a bullet symbol, or as the line's own number
     content = m.end() if m and not m.group("marker")[0].isdigit() else len(indent)
     starts: list[int] = []
-    for number in rules.run_in_number.finditer(line.text, content):
+    for number in numbers:
+        if number.start() < content:
+            continue
         if int(number.group(1)) == len(starts) + 1 and (starts or number.start() == content):
             starts.append(number.start())
     if len(starts) < 2:

@@ -50,6 +50,7 @@ class TargetRules:
     one_word_cues: frozenset[str]
     modifier_joiners: frozenset[str]  # "or"/"and" between modifiers sharing one head
     fillers: frozenset[str]  # words a coordination reads past ("or have any other")
+    relational: frozenset[str]  # "of": "completion of the study" targets the study
     max_tokens: int
     function_words: frozenset[str]  # skip | stop, kept once: it is read for every token
 
@@ -69,6 +70,7 @@ def load_target_rules(path: Path) -> TargetRules:
         "one_word_cues",
         "modifier_joiners",
         "fillers",
+        "relational",
     )
     require(path, "targets", body, (*lists, "max_tokens"))
     for key in lists:
@@ -217,7 +219,7 @@ def targets_before(
         if run[-1] in boundaries or i < first:
             break
         joiner = tokens[i].lower_
-        if not (joiner in rules.coordinators or joiner in (",", "of")):
+        if not (joiner in rules.coordinators or joiner == "," or joiner in rules.relational):
             break
         i -= 1
     return out
@@ -249,10 +251,10 @@ def _modifies_next(
 
 
 def _of_follows(tokens: Sequence[TokenLike], i: int, stop: int, rules: TargetRules) -> bool:
-    """Whether "of" comes next, past skip words ("evidence of", "of the")."""
+    """Whether a relational word ("of") comes next, past skip words ("evidence of", "of the")."""
     for j in range(i, stop):
         lower = tokens[j].lower_
-        if lower == "of":
+        if lower in rules.relational:
             return True
         if lower not in rules.skip:
             return False
