@@ -63,13 +63,20 @@ def make_entities(
 
 @Language.factory(
     "eligibility_context",
-    default_config={"rules": "context_rules.json", "max_targets": None},
+    default_config={
+        "rules": "context_rules.json",
+        "targets": "targets.json",
+        "max_targets": None,
+    },
 )
-def make_context(nlp: Language, name: str, rules: str, max_targets: int | None):  # noqa: ANN201
-    """medspaCy's ConText with the project's eligibility rules instead of its defaults."""
-    from medspacy.context import ConText
+def make_context(nlp: Language, name: str, rules: str, targets: str, max_targets: int | None):  # noqa: ANN201
+    """medspaCy's ConText with the project's eligibility rules instead of its defaults;
+    ``targets`` holds the words a negation's reach passes between coordinated concepts."""
+    from .context import build_context
 
-    return ConText(nlp, name=name, rules=context_rules_path(rules), max_targets=max_targets)
+    return build_context(
+        nlp, name, context_rules_path(rules), context_rules_path(targets), max_targets
+    )
 
 
 @Language.factory(

@@ -51,8 +51,10 @@ class TargetRules:
     modifier_joiners: frozenset[str]  # "or"/"and" between modifiers sharing one head
     fillers: frozenset[str]  # words a coordination reads past ("or have any other")
     relational: frozenset[str]  # "of": "completion of the study" targets the study
+    chain: frozenset[str]  # words a cue's reach passes between concepts ("e.g.", "use of")
     max_tokens: int
     function_words: frozenset[str]  # skip | stop, kept once: it is read for every token
+    passable: frozenset[str]  # coordinators | fillers | relational | chain
 
 
 def load_target_rules(path: Path) -> TargetRules:
@@ -71,6 +73,7 @@ def load_target_rules(path: Path) -> TargetRules:
         "modifier_joiners",
         "fillers",
         "relational",
+        "chain",
     )
     require(path, "targets", body, (*lists, "max_tokens"))
     for key in lists:
@@ -80,7 +83,10 @@ def load_target_rules(path: Path) -> TargetRules:
         raise PatternError(f"{path}: rule 'targets.max_tokens': expected a positive integer")
     words = {key: frozenset(w.lower() for w in body[key]) for key in lists}
     return TargetRules(
-        **words, max_tokens=body["max_tokens"], function_words=words["skip"] | words["stop"]
+        **words,
+        max_tokens=body["max_tokens"],
+        function_words=words["skip"] | words["stop"],
+        passable=words["coordinators"] | words["fillers"] | words["relational"] | words["chain"],
     )
 
 
@@ -259,3 +265,33 @@ def _of_follows(tokens: Sequence[TokenLike], i: int, stop: int, rules: TargetRul
         if lower not in rules.skip:
             return False
     return False
+
+
+def reaches_past(words: Sequence[str], in_concept: Sequence[bool], rules: TargetRules) -> bool:
+    """Whether a forward negation cue reaches a concept when ``words`` (lower case) lie
+    between the two, ``in_concept`` marking the words of other concepts.
+
+    The nearest concept is always reached. A later one is reached only through a
+    coordination: every gap between the concepts after the first holds only coordinators,
+    fillers, relational and ``chain`` words ("no history of depression or use of
+    antidepressants", "no cardiometabolic (e.g. heart disease) illness"), and at most one
+    content word ("no HBV booster vaccine", "negative for hepatitis B, C and HIV"). Any other
+    word means the later concept belongs to another phrase: in "no documented AF on ECG" the
+    ECG is present. This is the coordination reading of NegEx-style scopes (Chapman et al.,
+    2001) that ConText's token window lacks.
+    """
+    first = next((i for i, inside in enumerate(in_concept) if inside), None)
+    if first is None:
+        return True
+    gap: list[str] = []
+    for word, inside in zip([*words[first:], ""], [*in_concept[first:], True], strict=True):
+        if not inside:
+            gap.append(word)
+            continue
+        other = [w for w in gap if w not in rules.passable]
+        if other:
+            one = other[0] if len(other) == 1 else ""
+            if not one.isalpha() or one in rules.function_words or one in rules.predicates:
+                return False
+        gap = []
+    return True

@@ -374,3 +374,36 @@ def test_failure_to_control_or_respond_leaves_the_concept_present(line, concept)
     assert concept in {e.text for e in c.entities} and concept not in negated(line)
     # the pseudo-negation's own words are no fallback target either
     assert not {"control", "respond"} & {e.text for e in c.entities}
+
+
+@pytest.mark.parametrize(
+    "line, negated_concepts, affirmed",
+    [
+        # NCT03929718: the ECG is where AF would be documented, not a thing to be without
+        (
+            "no documented AF on ECG, ambulatory monitor, pacemaker or ICD at any time",
+            {"AF"},
+            {"ECG", "pacemaker"},
+        ),
+        # NCT03869476: the treatment is negated, the neoplasms it treats are not
+        ("Patient who has not received specific treatment for neoplasms", set(), {"neoplasms"}),
+        # NCT03867227: the contraindication is absent; the therapy is not
+        (
+            "Without contraindications to anticoagulation therapy",
+            set(),
+            {"anticoagulation therapy"},
+        ),
+        # NCT03863951: "or use of" continues the coordination
+        (
+            "has no history of depression or use of antidepressants or antipsychotics",
+            {"depression", "antidepressants", "antipsychotics"},
+            set(),
+        ),
+        # NCT03867643: one unknown word inside the phrase keeps it together
+        ("No HBV booster vaccine given since primary HBV immunization", {"vaccine"}, set()),
+    ],
+)
+def test_a_forward_cue_reaches_only_the_coordinated_concepts(line, negated_concepts, affirmed):
+    found = negated(line)
+    assert negated_concepts <= found
+    assert not affirmed & found

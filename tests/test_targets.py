@@ -8,7 +8,7 @@ import pytest
 
 from pipeline.errors import PatternError
 from pipeline.rules import patterns_path
-from pipeline.targets import load_target_rules, targets_after, targets_before
+from pipeline.targets import load_target_rules, reaches_past, targets_after, targets_before
 
 RULES = load_target_rules(patterns_path("targets.json"))
 
@@ -141,3 +141,36 @@ def test_a_hyphenated_word_stays_one_word():
     spaced = [Tok("nor"), Tok("tension"), Tok("-"), Tok("type"), Tok("headache")]
     spans = targets_after(spaced, (0, 1), len(spaced), set(), set(), RULES)
     assert spans == [(1, 2)]
+
+
+def reach(between: str) -> bool:
+    """``reaches_past`` over the words between a cue and a concept, concepts in [brackets]."""
+    words = between.replace("[", " [ ").replace("]", " ] ").split()
+    inside, flags, kept = False, [], []
+    for w in words:
+        if w in "[]":
+            inside = w == "["
+            continue
+        kept.append(w.lower())
+        flags.append(inside)
+    return reaches_past(kept, flags, RULES)
+
+
+@pytest.mark.parametrize(
+    "between, reached",
+    [
+        ("", True),  # the nearest concept
+        ("history of", True),
+        ("documented [AF] on", False),
+        ("documented [AF] on [ECG] ,", False),
+        ("history of [depression] or use of", True),
+        ("[cardiometabolic] ( e.g. [heart disease] ,", True),
+        ("[HBV] booster", True),  # one word of the same phrase
+        ("[HBV] booster given since primary", False),
+        ("specific [treatment] for", False),
+        ("[contraindications] to", False),
+        ("[hepatitis B] , C and", True),
+    ],
+)
+def test_a_cue_reaches_past_coordinated_concepts_only(between, reached):
+    assert reach(between) is reached
