@@ -161,6 +161,10 @@ def targets_after(
             # "pelvic or bladder reconstructive surgery": one phrase, one head
             run.append(i)
             continue
+        if run and not one_word and i in taken and i == run[-1] + 1 and tokens[run[-1]].whitespace_:
+            # "a diagnosis of possible Kawasaki disease": the words right before a lexicon
+            # concept modify it; the concept is the target
+            run = []
         if run:
             out.append((run[0], run[-1] + 1))
             taken.update(run)
@@ -288,10 +292,25 @@ def reaches_past(words: Sequence[str], in_concept: Sequence[bool], rules: Target
         if not inside:
             gap.append(word)
             continue
-        other = [w for w in gap if w not in rules.passable]
-        if other:
-            one = other[0] if len(other) == 1 else ""
-            if not one.isalpha() or one in rules.function_words or one in rules.predicates:
-                return False
+        other = [k for k, w in enumerate(gap) if w not in rules.passable]
+        if other and not (len(other) == 1 and _phrase_word(gap, other[0], rules)):
+            return False
         gap = []
     return True
+
+
+def _phrase_word(gap: Sequence[str], k: int, rules: TargetRules) -> bool:
+    """Whether ``gap[k]``, the one content word between two concepts, keeps them together:
+    alone ("HBV booster vaccine"), as an item of a list ("hepatitis B, C and HIV") or as the
+    modifier of the next concept after a connective ("bone lesion or moderate knee
+    osteoarthritis"); never as a verb or preposition ("disorders affecting an exercise
+    program")."""
+    word = gap[k]
+    if not word.isalpha() or word in rules.function_words or word in rules.predicates:
+        return False
+    if len(gap) == 1:
+        return True
+    joins = rules.coordinators | {","}
+    if k == len(gap) - 1:
+        return gap[k - 1] in joins  # "bone lesion or moderate knee osteoarthritis"
+    return k > 0 and gap[k - 1] in joins and gap[k + 1] in joins

@@ -407,3 +407,44 @@ def test_a_forward_cue_reaches_only_the_coordinated_concepts(line, negated_conce
     found = negated(line)
     assert negated_concepts <= found
     assert not affirmed & found
+
+
+@pytest.mark.parametrize(
+    "line, negated_concepts, affirmed, not_concepts",
+    [
+        # NCT03861130: "possible" modifies the lexicon concept; it is no concept of its own
+        (
+            "children who do not have a diagnosis of possible Kawasaki disease",
+            {"Kawasaki disease"},
+            set(),
+            {"possible"},
+        ),
+        # NCT03925519: a participle ends the unknown concept; what it affects is not negated
+        (
+            "Without any musculoskeletal disorders affecting an exercise program",
+            {"musculoskeletal disorders"},
+            {"exercise program"},
+            {"musculoskeletal disorders affecting"},
+        ),
+        # NCT03866668: "not otherwise specified" (NOS) is part of a diagnosis, not a negation
+        (
+            "DSM-5 diagnosis of schizophrenia or psychotic disorder not otherwise specified",
+            set(),
+            {"psychotic disorder"},
+            {"otherwise"},
+        ),
+        # NCT03866824: a modifier after "or" keeps the coordination going
+        (
+            "Absence of bone lesion or moderate knee osteoarthritis",
+            {"bone lesion", "knee osteoarthritis"},
+            set(),
+            {"moderate"},
+        ),
+    ],
+)
+def test_unknown_concepts_are_phrases_not_modifiers(line, negated_concepts, affirmed, not_concepts):
+    (c,) = pipeline.parse(f"Exclusion Criteria:\n* {line}\n").criteria
+    found = {e.text for e in c.entities if e.negated}
+    assert negated_concepts <= found
+    assert not affirmed & found
+    assert not not_concepts & {e.text for e in c.entities}

@@ -170,6 +170,8 @@ def reach(between: str) -> bool:
         ("specific [treatment] for", False),
         ("[contraindications] to", False),
         ("[hepatitis B] , C and", True),
+        ("[bone lesion] or moderate", True),  # the next concept's modifier
+        ("[musculoskeletal disorders] affecting an", False),
     ],
 )
 def test_a_cue_reaches_past_coordinated_concepts_only(between, reached):
