@@ -308,6 +308,12 @@ class ConceptMatcher(_RuleFiles):
         pseudo = sorted({r["literal"] for r in rules if r["category"] == "PSEUDO"})
         self.cues.add("PSEUDO", list(self.nlp.tokenizer.pipe(pseudo)))
         self._pseudo_id = self.nlp.vocab.strings["PSEUDO"]
+        # terminators ("due to", "but") end a cue's reach for fallback targets as they end
+        # ConText's scope: in "not able to participate due to cognitive impairment" the
+        # target is "participate"
+        ends = sorted({r["literal"] for r in rules if r["direction"] == "TERMINATE"})
+        self.cues.add("TERMINATE", list(self.nlp.tokenizer.pipe(ends)))
+        self._terminate_id = self.nlp.vocab.strings["TERMINATE"]
         self.back_cues = cue_matcher("BACKWARD")
 
     def add_patterns(self, entries: list[tuple[str, str, str]]) -> None:
@@ -393,6 +399,8 @@ class ConceptMatcher(_RuleFiles):
         back = matches_in_criteria(self.back_cues, doc)
         # a cue inside a longer one (or inside a pseudo-negation) is not a cue of its own:
         # "not" in "not permitted" would make "permitted" its target
+        stops = sorted(m[1] for m in forward if m[0] == self._terminate_id)
+        forward = [m for m in forward if m[0] != self._terminate_id]
         spans = [(m[1], m[2]) for m in forward + back]
         forward = [
             m
@@ -400,11 +408,12 @@ class ConceptMatcher(_RuleFiles):
             if m[0] != self._pseudo_id
             and not any(s <= m[1] and m[2] <= e and e - s > m[2] - m[1] for s, e in spans)
         ]
-        out = [
-            Span(doc, s, e, label=FALLBACK)
-            for _, start, end, crit_end in forward
-            for s, e in targets_after(doc, (start, end), crit_end, boundaries, taken, rules)
-        ]
+        out = []
+        for _, start, end, crit_end in forward:
+            k = bisect_left(stops, end)
+            limit = min(crit_end, stops[k]) if k < len(stops) else crit_end
+            for s, e in targets_after(doc, (start, end), limit, boundaries, taken, rules):
+                out.append(Span(doc, s, e, label=FALLBACK))
         if back:
             starts = [crit.start for crit in doc.spans.get(CRITERIA, [])]
             for _, start, _end, _crit_end in back:

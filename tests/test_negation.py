@@ -334,6 +334,12 @@ def test_a_cue_inside_a_longer_cue_takes_no_target_of_its_own():
             set(),
             {"steroids", "antibiotics"},
         ),
+        # NCT03868800: the terminator also ends the search for an unknown target
+        (
+            "Not able to participate due to cognitive impairment",
+            {"participate"},
+            {"cognitive impairment"},
+        ),
         # NCT03866590: "not due to" negates the cause it names
         (
             "The aetiology of chronic anaemia is determined and is not due to PKD",
