@@ -69,10 +69,10 @@ def test_lct_temporal(lct_metrics):
 
 
 def test_lct_negation(lct_metrics):
-    # 0.727 before terminators cut the short cue windows (medspaCy's overlap test) and
-    # bracketed cues kept to their brackets (0.727 since: more lexicon concepts in cue
-    # scopes, mostly rightly negated, are second targets LCT leaves unannotated)
-    assert lct_metrics["negation"]["f1"] >= 0.72
+    # 0.725 before a forward cue reached only the nearest concept and those coordinated
+    # with it (ConText's window alone negated "ECG" in "no documented AF on ECG"); the
+    # rightly negated second concepts of a coordination stay, and LCT leaves them unannotated
+    assert lct_metrics["negation"]["f1"] >= 0.745
     # one target per cue, as LCT annotates
     assert lct_metrics["negation"]["cue_target"]["f1"] >= 0.76
     # at the cues both sides found, the chosen target (Criteria2Query 2.0 reports 0.924 scope
