@@ -16,10 +16,10 @@ from typing import Any
 from spacy.language import Language
 from spacy.tokens import Span
 
+from .negation import NEGATION
 from .rules import context_rule_list
 from .targets import TargetRules, load_target_rules, reaches_past
 
-NEGATION = "NEGATED_EXISTENCE"
 _IN_ENTITY = (1, 3)  # spaCy's ``Token.ent_iob``: 1 inside, 3 beginning
 
 

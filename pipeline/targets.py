@@ -310,7 +310,10 @@ def _phrase_word(gap: Sequence[str], k: int, rules: TargetRules) -> bool:
         return False
     if len(gap) == 1:
         return True
-    joins = rules.coordinators | {","}
+
+    def joins(j: int) -> bool:
+        return gap[j] == "," or gap[j] in rules.coordinators
+
     if k == len(gap) - 1:
-        return gap[k - 1] in joins  # "bone lesion or moderate knee osteoarthritis"
-    return k > 0 and gap[k - 1] in joins and gap[k + 1] in joins
+        return joins(k - 1)  # "bone lesion or moderate knee osteoarthritis"
+    return k > 0 and joins(k - 1) and joins(k + 1)
