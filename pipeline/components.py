@@ -32,6 +32,9 @@ SECTIONS = "sections"  # doc.spans key: the criteria regions, labelled by sectio
 CRITERIA = "criteria"  # doc.spans key: one span per atomic statement, in text order
 
 
+_NEWLINE = re.compile("\n")
+
+
 def doc_text(doc: Doc) -> str:
     """``doc.text``, built once per Doc: spaCy joins every token on each access, and five
     stages read it."""
@@ -188,7 +191,7 @@ class StatementSplitter(_RuleFiles):
         cols = doc.to_array([IDX, IS_TITLE, IS_UPPER]).astype("int64")
         idx, orth = cols[:, 0], doc.to_array([ORTH])
         text = doc_text(doc)
-        breaks = numpy.array([i for i, ch in enumerate(text) if ch == "\n"], dtype="int64")
+        breaks = numpy.array([m.start() for m in _NEWLINE.finditer(text)], dtype="int64")
         # a line break anywhere from the previous token's start to this token's start
         newline = numpy.zeros(n, dtype=bool)
         if breaks.size:

@@ -14,7 +14,9 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from .coordination import coordinated_terms, run_in_list
 from .schema import Criterion, Entity
+from .segment import default_rules
 from .targets import FALLBACK
 
 MUST_HAVE = "must_have"
@@ -82,9 +84,6 @@ def coordinated_entities(c: Criterion) -> list[tuple[str, list[Entity]]]:
     """Runs of the criterion's concepts joined by connectives only, with their op: "diabetes
     and/or hypertension" gives ``[("or", [diabetes, hypertension])]``. Concepts of different
     kinds are not joined; an unknown (fallback) concept joins any kind."""
-    from .coordination import coordinated_terms
-    from .segment import default_rules
-
     if c.start is None or len(c.entities) < 2:
         return []
     inside = sorted(
@@ -103,9 +102,6 @@ def inline_logic(c: Criterion) -> list[dict[str, Any]]:
     it): a run-in list ("if: a) X or, b) Y") and concepts joined by connectives ("diabetes
     and/or hypertension", "either X or Y"). Each is ``{"op", "source", "terms"}`` with the
     terms' text and offsets."""
-    from .coordination import run_in_list
-    from .segment import default_rules
-
     if c.start is None:
         return []
     found: list[tuple[str, str, list[tuple[int, int]]]] = []
@@ -133,8 +129,6 @@ def inline_exception(c: Criterion) -> dict[str, Any] | None:
     definitive treatment", "except alopecia"): the clause from its cue to the clause end. Or a
     later clause that reads like an exception item ("Active hepatitis B; patients with resolved
     infection are eligible"): that clause."""
-    from .segment import default_rules
-
     if c.start is None:
         return None
     rules = default_rules()[1]

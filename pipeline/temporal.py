@@ -405,10 +405,13 @@ def find_anchor(text: str, pos: int, kind: str, rules: TemporalRules) -> _Found 
     """The anchor of ``kind`` written at ``pos`` (after lead words such as "the", "planned",
     "the time of"); the earliest one wins, then the longest, then the first rule."""
     best: tuple[int, int, int, re.Match[str], Anchor] | None = None
+    # an anchor starts within ``anchor_limit`` characters: the search need not read the
+    # rest of the statement (the slack leaves room for the longest anchor phrase)
+    end = pos + rules.anchor_limit + 200
     for index, anchor in enumerate(rules.anchors):
         if anchor.kind != kind:
             continue
-        m = anchor.pattern.search(text, pos)
+        m = anchor.pattern.search(text, pos, end)
         if not m or m.start() - pos > rules.anchor_limit:
             continue
         if not rules.anchor_lead.fullmatch(text, pos, m.start()):
