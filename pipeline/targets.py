@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import Protocol
 
@@ -58,7 +59,15 @@ class TargetRules:
 
 
 def load_target_rules(path: Path) -> TargetRules:
-    """Read and check ``targets.json``; errors name the file and the key."""
+    """Read and check ``targets.json``, once per file version (the fallback targets and
+    ConText's negation reach both read it); errors name the file and the key."""
+    stat = path.stat() if path.is_file() else None
+    key = (path.resolve(), stat.st_mtime_ns, stat.st_size) if stat else (path, 0, 0)
+    return _target_rules(*key)
+
+
+@cache
+def _target_rules(path: Path, _mtime: int, _size: int) -> TargetRules:
     from .errors import PatternError
     from .rules import load_rule_file, require
 
