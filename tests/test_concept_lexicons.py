@@ -347,3 +347,22 @@ def test_surface_forms_carry_no_value(path: Path) -> None:
         if VALUED_SURFACE.search(form)
     ]
     assert not valued, valued
+
+
+# negation words a surface must not start with: ConText reads them as cues, and a concept
+# that swallowed one ("unable to walk", "no fixed address") would hide the negation; a
+# hyphenated term ("no-flow time") is one word
+NEGATION_START = re.compile(
+    r"^(?:inability to|unable to|no|not|without|lack of|absence of|free of|never|cannot)\s", re.I
+)
+
+
+@pytest.mark.parametrize("path", LEXICON_FILES, ids=lambda p: p.name)
+def test_surface_forms_do_not_start_with_a_negation(path: Path) -> None:
+    negated = [
+        form
+        for _, rec in _load(path)
+        for form in _surface_forms(rec)
+        if NEGATION_START.search(form)
+    ]
+    assert not negated, negated
