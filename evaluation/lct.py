@@ -26,7 +26,8 @@ Negation is scored at entity level: a gold negation target is found when a predi
 entity overlaps it; precision is measured on predicted negated entities that overlap some
 gold entity (elsewhere the gold says nothing). Three readings of "predicted negated entity":
 
-* ``entities``: every entity ConText negates. LCT links a cue to one target (91% of cues),
+* ``entities``: every entity ConText negates, and each item concept a negated list
+  introduction negates ("absence of: - anemia"). LCT links a cue to one target (91% of cues),
   so in "no history of depression or use of antidepressants" the second, rightly negated,
   concept counts against precision.
 * ``cue targets``: the entity each cue attaches to (``criteria[*].negations``), which is what
@@ -519,7 +520,22 @@ def _pred_temporal(pred: Mapping[str, Any]) -> list[Item]:
 
 
 def _pred_negated_entities(pred: Mapping[str, Any]) -> list[Item]:
-    return [e for c in pred.get("criteria", []) for e in c.get("entities", []) if e.get("negated")]
+    """Entities ConText negates, and the item concept a negated list introduction negates
+    ("absence of: - anemia"): its pair carries ``via``, and the entity keeps ``negated`` false
+    because the item's requirement already states the negation."""
+    out = []
+    for c in pred.get("criteria", []):
+        introduced = {
+            (n["target"]["start"], n["target"]["end"])
+            for n in c.get("negations", [])
+            if n.get("via")
+        }
+        out += [
+            e
+            for e in c.get("entities", [])
+            if e.get("negated") or (e["start"], e["end"]) in introduced
+        ]
+    return out
 
 
 def is_operator_mismatch(item: Item) -> bool:

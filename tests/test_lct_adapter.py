@@ -382,6 +382,25 @@ def test_negation_matching_on_hand_record() -> None:
     assert (neg["precision"], neg["recall"], neg["f1"]) == (0.5, 0.5, 0.5)
 
 
+def test_an_item_under_a_negated_introduction_counts_as_negated() -> None:
+    """ "Absence of: - stroke": the item's entity keeps ``negated`` false (its requirement
+    carries the negation) and its pair names the introduction with ``via``; the entity
+    reading counts it as negated, and only through that pair."""
+    record = hand_record()
+    stroke = {"text": "stroke", "label": "x", "start": 55, "end": 61, "negated": False}
+    plain = prediction(entities=[stroke])
+    assert score_record(record, plain)["negation.found"] == 0
+    introduced = prediction(entities=[stroke])
+    introduced["criteria"][0]["negations"] = [
+        {
+            "cue": {"text": "absence of", "start": 0, "end": 10},
+            "target": {k: stroke[k] for k in ("text", "start", "end")},
+            "via": "c0",
+        }
+    ]
+    assert score_record(record, introduced)["negation.found"] == 1
+
+
 def test_cue_target_pairs_score_one_target_per_cue() -> None:
     """ "No history of stroke or seizure": LCT links the cue to both targets here, so a cue
     whose target is "stroke" finds one of two; a pair whose cue is elsewhere is a
