@@ -53,6 +53,7 @@ class TargetRules:
     fillers: frozenset[str]  # words a coordination reads past ("or have any other")
     relational: frozenset[str]  # "of": "completion of the study" targets the study
     chain: frozenset[str]  # words a cue's reach passes between concepts ("e.g.", "use of")
+    heads: frozenset[str]  # head nouns a lexicon concept modifies ("preterm birth study")
     max_tokens: int
     function_words: frozenset[str]  # skip | stop, kept once: it is read for every token
     passable: frozenset[str]  # coordinators | fillers | relational | chain
@@ -83,6 +84,7 @@ def _target_rules(path: Path, _mtime: int, _size: int) -> TargetRules:
         "fillers",
         "relational",
         "chain",
+        "heads",
     )
     require(path, "targets", body, (*lists, "max_tokens"))
     for key in lists:
@@ -180,6 +182,13 @@ def targets_after(
             run = []
             first_done = True
         elif token is not None and i in taken:
+            head = None if first_done else _compound_head(tokens, i, limit, taken, rules)
+            if head is not None:
+                # "another preterm birth study": the concept modifies the head, and the
+                # phrase, not the concept, is what the cue negates
+                out.append((i, head + 1))
+                taken.update(range(i, head + 1))
+                i = head
             first_done = True
         if first_done:
             # the window runs on from the last concept of a coordination, not from the cue
@@ -326,3 +335,16 @@ def _phrase_word(gap: Sequence[str], k: int, rules: TargetRules) -> bool:
     if k == len(gap) - 1:
         return joins(k - 1)  # "bone lesion or moderate knee osteoarthritis"
     return k > 0 and joins(k - 1) and joins(k + 1)
+
+
+def _compound_head(
+    tokens: Sequence[TokenLike], i: int, limit: int, taken: set[int], rules: TargetRules
+) -> int | None:
+    """The token of a head noun (``heads``) written right after the lexicon concept that
+    starts at token ``i``, if there is one."""
+    j = i
+    while j < limit and j in taken:
+        j += 1
+    if j < limit and tokens[j - 1].whitespace_ and tokens[j].lower_ in rules.heads:
+        return j
+    return None

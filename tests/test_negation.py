@@ -439,6 +439,14 @@ def test_a_forward_cue_reaches_only_the_coordinated_concepts(line, negated_conce
             {"psychotic disorder"},
             {"otherwise"},
         ),
+        # NCT03863613, NCT03922685: a head noun after the concept makes one phrase with it
+        (
+            "Not participating in another preterm birth study at the same time",
+            {"preterm birth study"},
+            {"preterm birth"},
+            set(),
+        ),
+        ("no cholesterol medication", {"cholesterol medication"}, {"cholesterol"}, set()),
         # NCT03866824: a modifier after "or" keeps the coordination going
         (
             "Absence of bone lesion or moderate knee osteoarthritis",
