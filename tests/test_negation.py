@@ -129,8 +129,18 @@ def test_compound_terms_are_not_negations(line, concept):
     assert not any(concept.lower() in text.lower() for text in got), got
 
 
-def test_verbs_are_not_targets_when_an_object_follows():
-    assert "perform" not in negated("Unable to perform the pulmonary function tests")
+@pytest.mark.parametrize(
+    "line, verb, target",
+    [
+        ("Unable to perform the pulmonary function tests", "perform", "pulmonary function tests"),
+        # NCT03929289: the language lacked is the target
+        ("No fluency in French reading", "fluency", "French reading"),
+    ],
+)
+def test_verbs_are_not_targets_when_an_object_follows(line, verb, target):
+    found = negated(line)
+    assert verb not in found
+    assert target in found
 
 
 def entity(text: str, start: int, cue: tuple[int, int], negated: bool = True) -> Entity:
