@@ -19,6 +19,7 @@ from .negation import (
     spread_over_coordination,
 )
 from .schema import Criterion, Entity, Threshold, Trial
+from .targets import FALLBACK
 
 _FLAGS = {
     "negated": "is_negated",
@@ -107,6 +108,9 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
         c.requirement = requirement(c, by_id)
         confine_to_parentheses(c)
         spread_over_coordination([run for _, run in coordinated_entities(c)])
+        # a fallback concept exists to be a negation's target: one that ConText left
+        # unnegated ("did" in "that did not have ...") names nothing
+        c.entities = [e for e in c.entities if e.negated or e.label != FALLBACK]
         c.negations = cue_targets(c.entities)
     _inherit_negations(criteria, by_id, _negation_cues(doc, raw))
     warnings = [f"{c.id}: {w}" for c in criteria for t in c.thresholds for w in t.warnings]

@@ -472,3 +472,18 @@ def test_unknown_concepts_are_phrases_not_modifiers(line, negated_concepts, affi
     assert negated_concepts <= found
     assert not affirmed & found
     assert not not_concepts & {e.text for e in c.entities}
+
+
+@pytest.mark.parametrize(
+    "line, junk",
+    [
+        # NCT03861572: "did" before the backward-looking words is no concept
+        ("Volunteers that did not have Achilles tendon surgical reconstruction", "did"),
+        # NCT03863496: a cue word inside a coordination of cues is no concept
+        ("Patient unwillingness or inability to follow study procedures", "inability"),
+    ],
+)
+def test_an_unnegated_fallback_concept_is_dropped(line, junk):
+    (c,) = pipeline.parse(f"Inclusion Criteria:\n* {line}\n").criteria
+    assert junk not in {e.text for e in c.entities}
+    assert all(e.negated for e in c.entities if e.label == "CONCEPT")
