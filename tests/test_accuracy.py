@@ -72,9 +72,9 @@ def test_lct_negation(lct_metrics):
     # 0.725 before a forward cue reached only the nearest concept and those coordinated
     # with it (ConText's window alone negated "ECG" in "no documented AF on ECG"); the
     # rightly negated second concepts of a coordination stay, and LCT leaves them unannotated
-    assert lct_metrics["negation"]["f1"] >= 0.745
+    assert lct_metrics["negation"]["f1"] >= 0.755
     # one target per cue, as LCT annotates
-    assert lct_metrics["negation"]["cue_target"]["f1"] >= 0.76
+    assert lct_metrics["negation"]["cue_target"]["f1"] >= 0.765
     # at the cues both sides found, the chosen target (Criteria2Query 2.0 reports 0.924 scope
     # accuracy); and how many annotated cues are found at all
     assert lct_metrics["negation"]["scope_accuracy"] >= 0.90
