@@ -340,13 +340,12 @@ VALUED_SURFACE = re.compile(
 def test_surface_forms_carry_no_value(path: Path) -> None:
     """ "Tanner stage 2" or "Killip class II" as a surface would swallow the value that
     the threshold extractor reads ("Killip class >= II")."""
-    valued = [
-        form
-        for _, rec in _load(path)
-        for form in _surface_forms(rec)
-        if VALUED_SURFACE.search(form)
-    ]
+    valued = _surfaces_matching(path, VALUED_SURFACE)
     assert not valued, valued
+
+
+def _surfaces_matching(path: Path, pattern: re.Pattern[str]) -> list[str]:
+    return [form for _, rec in _load(path) for form in _surface_forms(rec) if pattern.search(form)]
 
 
 # negation words a surface must not start with: ConText reads them as cues, and a concept
@@ -359,10 +358,5 @@ NEGATION_START = re.compile(
 
 @pytest.mark.parametrize("path", LEXICON_FILES, ids=lambda p: p.name)
 def test_surface_forms_do_not_start_with_a_negation(path: Path) -> None:
-    negated = [
-        form
-        for _, rec in _load(path)
-        for form in _surface_forms(rec)
-        if NEGATION_START.search(form)
-    ]
+    negated = _surfaces_matching(path, NEGATION_START)
     assert not negated, negated
