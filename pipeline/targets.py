@@ -129,6 +129,8 @@ def targets_after(
     i = end - 1
     while i < stop:
         i += 1
+        if i == stop and run and i < limit:
+            stop += 1  # the window ends inside a phrase: read the phrase to its end
         token = tokens[i] if i < stop else None
         boundary = token is None or i in boundaries or token.text in BOUNDARY_TEXT
         word = (

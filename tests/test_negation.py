@@ -262,18 +262,21 @@ def test_an_item_with_its_own_negation_keeps_only_its_own_pair():
 @pytest.mark.parametrize(
     "line, concepts",
     [
-        # the cue's token window ends before the last drugs; the run carries it (NCT03921203)
+        # the cue's token window ends before the last drugs; the run carries it (NCT03921203,
+        # with the list made longer than the window)
         (
-            "The drug must not be an alpha-blocker or beta-blocker or thiazide diuretic",
-            {"beta-blocker", "thiazide diuretic"},
+            "The drug must not be an alpha-blocker or beta-blocker or thiazide diuretic or"
+            " calcium channel blocker or ACE inhibitor",
+            {"calcium channel blocker", "ACE inhibitor"},
         ),
         (
-            "The patient does not suffer from chronic anaemia or cholelithiasis or cholecystitis",
-            {"cholecystitis"},
+            "The patient does not suffer from chronic anaemia or cholelithiasis or cholecystitis"
+            " or pancreatitis or hepatitis",
+            {"pancreatitis", "hepatitis"},
         ),
-        # determiners after the connective keep the run going (NCT03862937)
+        # determiners after the connective keep the run going (NCT03862937, one more item)
         (
-            "Are not cardiopathic, diabetic or have any other metabolic disease.",
+            "Are not cardiopathic, diabetic, obese or have any other metabolic disease.",
             {"metabolic disease"},
         ),
     ],
@@ -487,3 +490,32 @@ def test_an_unnegated_fallback_concept_is_dropped(line, junk):
     (c,) = pipeline.parse(f"Inclusion Criteria:\n* {line}\n").criteria
     assert junk not in {e.text for e in c.entities}
     assert all(e.negated for e in c.entities if e.label == "CONCEPT")
+
+
+@pytest.mark.parametrize(
+    "line, negated_concepts, not_concepts",
+    [
+        # NCT03921515: the concept lies seven words after "does not"
+        (
+            "does not have clinically apparent evidence of an immune defect",
+            {"immune defect"},
+            set(),
+        ),
+        # NCT03924011: "e.g." is no concept
+        (
+            "Inability to follow the procedures of the study, e.g. due to language problems",
+            set(),
+            {"e.g."},
+        ),
+        # NCT03922087: the window does not cut a phrase in two
+        (
+            "Pregnant women who refuse to participate or be unwilling to sign informed consent",
+            {"informed consent"},
+            {"informed"},
+        ),
+    ],
+)
+def test_a_cue_reaches_a_whole_phrase(line, negated_concepts, not_concepts):
+    (c,) = pipeline.parse(f"Exclusion Criteria:\n* {line}\n").criteria
+    assert negated_concepts <= {e.text for e in c.entities if e.negated}
+    assert not not_concepts & {e.text for e in c.entities}
