@@ -132,22 +132,23 @@ def inline_exception(c: Criterion) -> dict[str, Any] | None:
     if c.start is None:
         return None
     rules = default_rules()[1]
+
+    def clause(start: int, search_from: int, stops: str) -> dict[str, Any]:
+        """From ``start`` to the first of ``stops`` after ``search_from`` (or the end)."""
+        text = c.text
+        end = next((i for i in range(search_from, len(text)) if text[i] in stops), len(text))
+        return {"clause": text[start:end], "start": c.start + start, "end": c.start + end}
+
     m = rules.inline_exception.search(c.text)
     if m:
-        end = next((i for i in range(m.end(), len(c.text)) if c.text[i] in ".;)"), len(c.text))
-        return {
-            "clause": c.text[m.start() : end],
-            "start": c.start + m.start(),
-            "end": c.start + end,
-        }
+        return clause(m.start(), m.end(), ".;)")
     # the clauses after the first (a semicolon or a sentence end before each)
     cuts = [b.end() for b in re.finditer(r";\s*", c.text)]
     cuts += [b.end() for b in rules.sentence_end.finditer(c.text)]
     for start in sorted(cuts):
-        end = next((i for i in range(start, len(c.text)) if c.text[i] in ".;"), len(c.text))
-        clause = c.text[start:end]
-        if any(p.search(clause) for p in rules.exception_item):
-            return {"clause": clause, "start": c.start + start, "end": c.start + end}
+        later = clause(start, start, ".;")
+        if any(p.search(later["clause"]) for p in rules.exception_item):
+            return later
     return None
 
 
