@@ -30,7 +30,10 @@ def coordination_reach(rules: TargetRules) -> Callable[[Span, Span, Span], bool]
         if target.start < modifier.end:
             return True  # a target before the cue (a bidirectional rule) or holding it
         return reaches_past(
-            [t.lower_ for t in between], [t.ent_iob in _IN_ENTITY for t in between], rules
+            [t.lower_ for t in between],
+            [t.ent_iob in _IN_ENTITY for t in between],
+            rules,
+            causal=modifier[-1].lower_ in rules.causal_cues,
         )
 
     return on_modifies

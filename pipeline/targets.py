@@ -54,6 +54,8 @@ class TargetRules:
     relational: frozenset[str]  # "of": "completion of the study" targets the study
     chain: frozenset[str]  # words a cue's reach passes between concepts ("e.g.", "use of")
     heads: frozenset[str]  # head nouns a lexicon concept modifies ("preterm birth study")
+    examples: frozenset[str]  # words that introduce examples ("e.g.", "such as")
+    causal_cues: frozenset[str]  # cues whose examples name the cause ("precluding MRI (e.g.")
     max_tokens: int
     function_words: frozenset[str]  # skip | stop, kept once: it is read for every token
     passable: frozenset[str]  # coordinators | fillers | relational | chain
@@ -85,6 +87,8 @@ def _target_rules(path: Path, _mtime: int, _size: int) -> TargetRules:
         "relational",
         "chain",
         "heads",
+        "examples",
+        "causal_cues",
     )
     require(path, "targets", body, (*lists, "max_tokens"))
     for key in lists:
@@ -291,7 +295,9 @@ def _of_follows(tokens: Sequence[TokenLike], i: int, stop: int, rules: TargetRul
     return False
 
 
-def reaches_past(words: Sequence[str], in_concept: Sequence[bool], rules: TargetRules) -> bool:
+def reaches_past(
+    words: Sequence[str], in_concept: Sequence[bool], rules: TargetRules, *, causal: bool = False
+) -> bool:
     """Whether a forward negation cue reaches a concept when ``words`` (lower case) lie
     between the two, ``in_concept`` marking the words of other concepts.
 
@@ -303,16 +309,21 @@ def reaches_past(words: Sequence[str], in_concept: Sequence[bool], rules: Target
     word means the later concept belongs to another phrase: in "no documented AF on ECG" the
     ECG is present. This is the coordination reading of NegEx-style scopes (Chapman et al.,
     2001) that ConText's token window lacks.
+
+    With ``causal`` (a cue of ``causal_cues``), examples name the cause, not what it
+    prevents, and are not reached: in "medical reasons precluding MRI (e.g. pacemaker)" the
+    pacemaker is present.
     """
     first = next((i for i, inside in enumerate(in_concept) if inside), None)
     if first is None:
         return True
+    passable = rules.passable - rules.examples if causal else rules.passable
     gap: list[str] = []
     for word, inside in zip([*words[first:], ""], [*in_concept[first:], True], strict=True):
         if not inside:
             gap.append(word)
             continue
-        other = [k for k, w in enumerate(gap) if w not in rules.passable]
+        other = [k for k, w in enumerate(gap) if w not in passable]
         if other and not (len(other) == 1 and _phrase_word(gap, other[0], rules)):
             return False
         gap = []

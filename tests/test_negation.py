@@ -420,6 +420,21 @@ def test_failure_to_control_or_respond_leaves_the_concept_present(line, concept)
         ),
         # NCT03867643: one unknown word inside the phrase keeps it together
         ("No HBV booster vaccine given since primary HBV immunization", {"vaccine"}, set()),
+        # NCT03861299: the pacemaker is an example of the reason, and the patient has it
+        ("Medical reasons precluding MRI (eg, pacemaker)", {"MRI"}, {"pacemaker"}),
+        # NCT03861546: the examples name the illness that prohibits participation
+        (
+            "end-stage disease or serious illness that prohibits participation (e.g. end-stage"
+            " renal disease or class IV congestive heart failure);",
+            {"participation"},
+            {"end-stage renal disease", "congestive heart failure"},
+        ),
+        # examples after an ordinary cue are examples of what it negates
+        (
+            "No cardiometabolic (e.g. heart disease, high blood pressure) or inflammatory illness",
+            {"heart disease", "high blood pressure"},
+            set(),
+        ),
     ],
 )
 def test_a_forward_cue_reaches_only_the_coordinated_concepts(line, negated_concepts, affirmed):

@@ -143,7 +143,7 @@ def test_a_hyphenated_word_stays_one_word():
     assert spans == [(1, 2)]
 
 
-def reach(between: str) -> bool:
+def reach(between: str, *, causal: bool = False) -> bool:
     """``reaches_past`` over the words between a cue and a concept, concepts in [brackets]."""
     words = between.replace("[", " [ ").replace("]", " ] ").split()
     inside, flags, kept = False, [], []
@@ -153,7 +153,7 @@ def reach(between: str) -> bool:
             continue
         kept.append(w.lower())
         flags.append(inside)
-    return reaches_past(kept, flags, RULES)
+    return reaches_past(kept, flags, RULES, causal=causal)
 
 
 @pytest.mark.parametrize(
@@ -176,3 +176,16 @@ def reach(between: str) -> bool:
 )
 def test_a_cue_reaches_past_coordinated_concepts_only(between, reached):
     assert reach(between) is reached
+
+
+@pytest.mark.parametrize(
+    "between, reached",
+    [
+        ("[MRI] ( eg ,", False),  # "reasons precluding MRI (eg, pacemaker)"
+        ("[participation] ( e.g.", False),
+        ("[MRI] or", True),  # "conditions precluding MRI or CT": both are precluded
+        ("the use of", True),  # the nearest concept is always reached
+    ],
+)
+def test_examples_after_a_causal_cue_are_not_reached(between, reached):
+    assert reach(between, causal=True) is reached
