@@ -135,6 +135,12 @@ def test_compound_terms_are_not_negations(line, concept):
         ("Unable to perform the pulmonary function tests", "perform", "pulmonary function tests"),
         # NCT03929289: the language lacked is the target
         ("No fluency in French reading", "fluency", "French reading"),
+        # NCT03860389: the child is who is excluded, partaking is how
+        (
+            "Any medical condition which excludes the child from partaking in exercise",
+            "child",
+            "exercise",
+        ),
     ],
 )
 def test_verbs_are_not_targets_when_an_object_follows(line, verb, target):
