@@ -6,8 +6,11 @@ relative to the project's ``patterns/`` folder; configs in ``models/`` hold path
 """
 
 import warnings
+from collections.abc import Callable
+from pathlib import Path
 
 from spacy.language import Language
+from spacy.util import registry
 
 from .components import (
     ConceptMatcher,
@@ -16,6 +19,7 @@ from .components import (
     ThresholdExtractor,
     context_rules_path,
 )
+from .rules import tokenizer_infixes
 
 # medspaCy's and scispacy's matchers warn (W036) on every Doc when one of their internal
 # matchers has no patterns, which is normal for them; the warning says nothing about ours.
@@ -95,3 +99,18 @@ def make_abbreviations(nlp: Language, name: str, make_serializable: bool):  # no
     from scispacy.abbreviation import AbbreviationDetector
 
     return AbbreviationDetector(nlp, name=name, make_serializable=make_serializable)
+
+
+@registry.callbacks("eligibility.tokenizer.v1")
+def make_tokenizer_infixes(rules: str = "tokenizer.json") -> Callable[[Language], Language]:
+    """An ``[nlp.after_creation]`` callback: spaCy's English tokenizer with the infixes of
+    ``rules`` added ("BMI>40" is three tokens, so the lexicon can match "BMI")."""
+    from spacy.util import compile_infix_regex
+
+    def customize(nlp: Language) -> Language:
+        extra = tokenizer_infixes(Path(context_rules_path(rules)))
+        infixes = list(nlp.Defaults.infixes or []) + list(extra)
+        nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
+        return nlp
+
+    return customize

@@ -113,6 +113,17 @@ def load_jsonl(path: Path) -> list[tuple[int, dict[str, Any]]]:
     return out
 
 
+def tokenizer_infixes(path: Path) -> tuple[str, ...]:
+    """The infix patterns of ``tokenizer.json``, each checked to compile."""
+    body = load_rule_file(path, "tokenizer")
+    require(path, "tokenizer", body, ("infixes",))
+    if not isinstance(body["infixes"], list):
+        raise PatternError(f"{path}: rule 'tokenizer.infixes': expected a list of patterns")
+    for pattern in body["infixes"]:
+        compile_regex(path, "tokenizer.infixes", pattern)
+    return tuple(body["infixes"])
+
+
 @cache
 def rule_file_keys() -> dict[str, str]:
     """Every JSON rule file in ``patterns/`` and the top-level key it must carry."""
@@ -127,4 +138,5 @@ def rule_file_keys() -> dict[str, str]:
         "modifiers.json": "modifiers",
         "screening.json": "screening",
         "drug_vocabulary.json": "drug_vocabulary",
+        "tokenizer.json": "tokenizer",
     }

@@ -24,6 +24,34 @@ FACTORIES = {
 def test_factories_are_entry_points():
     names = {ep.name for ep in entry_points(group="spacy_factories")}
     assert FACTORIES <= names
+    callbacks = {ep.name for ep in entry_points(group="spacy_callbacks")}
+    assert "eligibility.tokenizer.v1" in callbacks
+
+
+@pytest.mark.parametrize(
+    "line, analytes",
+    [
+        ("BMI>40", ["BMI"]),  # NCT03864692
+        ("Chronic active liver disease (AST > 144 IU/L, or ALT>165IU/L)", ["AST", "ALT"]),
+        ("Hb<9 g/dL or platelets<=75,000/mm3", ["Hb", "platelets"]),
+        ("age>=18 years", ["age"]),
+    ],
+)
+def test_nct03864692_an_analyte_glued_to_its_comparator_is_an_entity(line, analytes):
+    trial = pipeline.parse(f"Exclusion Criteria:\n- {line}\n")
+    (c,) = trial.criteria
+    assert [e.text for e in c.entities if e.label == "OBSERVATION"] == analytes
+    assert [t.analyte_text for t in c.thresholds] == analytes
+
+
+def test_a_bad_infix_pattern_names_its_file(tmp_path):
+    from pipeline.errors import PatternError
+    from pipeline.rules import tokenizer_infixes
+
+    bad = tmp_path / "tokenizer.json"
+    bad.write_text('{"tokenizer": {"infixes": ["(?<=[a-z]"]}}', encoding="utf-8")
+    with pytest.raises(PatternError, match=r"tokenizer.json.*tokenizer.infixes"):
+        tokenizer_infixes(bad)
 
 
 def test_pipeline_round_trips_through_disk(tmp_path, seed_texts):
