@@ -122,6 +122,7 @@ class TemporalRules:
     phrase_stop: re.Pattern[str]
     phrase_words: int
     anchors: tuple[Anchor, ...]
+    any_anchor: Mapping[str, re.Pattern[str]]  # per kind, every anchor's pattern in one
     quantity: re.Pattern[str]  # number + unit, for alternatives and half-life windows
     alternative: re.Pattern[str]  # "or 5 half-lives" right after a quantity
     preceding: re.Pattern[str]  # "5 half-lives or " right before a quantity
@@ -311,6 +312,14 @@ def load_temporal_rules(
         phrase_stop=compile_regex(path, "phrase_stop", body["phrase_stop"]),
         phrase_words=_positive(path, "phrase_words", body["phrase_words"]),
         anchors=anchors,
+        any_anchor={
+            kind: compile_regex(
+                path,
+                "anchors",
+                "|".join(f"(?:{a.pattern.pattern})" for a in anchors if a.kind == kind),
+            )
+            for kind in {a.kind for a in anchors}
+        },
         quantity=compile_regex(path, "units", quantity),
         alternative=compile_regex(path, "alternative", rf"(?:{alternative}){quantity}"),
         preceding=compile_regex(
@@ -408,6 +417,9 @@ def find_anchor(text: str, pos: int, kind: str, rules: TemporalRules) -> _Found 
     # an anchor starts within ``anchor_limit`` characters: the search need not read the
     # rest of the statement (the slack leaves room for the longest anchor phrase)
     end = pos + rules.anchor_limit + 200
+    some = rules.any_anchor.get(kind)
+    if some is None or not some.search(text, pos, end):
+        return None  # one scan for all anchors: after most cue words none follows
     for index, anchor in enumerate(rules.anchors):
         if anchor.kind != kind:
             continue
