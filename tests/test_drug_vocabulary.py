@@ -88,7 +88,7 @@ def test_shipped_vocabulary_names_drugs_and_leaves_lab_enzymes_out():
     "line, text, label, canonical, code",
     [
         # only the vocabulary knows these: brand name resolved to the generic, with its code
-        ("No prior Flagyl within 14 days", "Flagyl", "DRUG", "metronidazole", "DRUGBANK:DB00916"),
+        ("No prior Ativan within 14 days", "Ativan", "DRUG", "lorazepam", "DRUGBANK:DB00186"),
         ("Known allergy to propofol", "propofol", "DRUG", "propofol", "DRUGBANK:DB00818"),
         # the curated lexicon keeps its words, names and codes
         ("Use of statins", "statins", "DRUG", "statins", "ATC:C10AA"),
@@ -103,9 +103,9 @@ def test_vocabulary_fills_gaps_in_the_lexicons(line, text, label, canonical, cod
 
 
 def test_a_vocabulary_drug_after_a_cue_is_negated():
-    (c,) = pipeline.parse("Inclusion Criteria:\n* No prior ceftriaxone\n").criteria
+    (c,) = pipeline.parse("Inclusion Criteria:\n* No prior ketorolac\n").criteria
     (drug,) = c.entities
-    assert (drug.label, drug.negated, drug.code) == ("DRUG", True, "DRUGBANK:DB01212")
+    assert (drug.label, drug.negated, drug.code) == ("DRUG", True, "DRUGBANK:DB00465")
 
 
 def test_bad_vocabulary_rules_name_the_key(edited_rule_file):
