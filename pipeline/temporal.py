@@ -124,6 +124,7 @@ class TemporalRules:
     anchors: tuple[Anchor, ...]
     any_anchor: Mapping[str, re.Pattern[str]]  # per kind, every anchor's pattern in one
     quantity: re.Pattern[str]  # number + unit, for alternatives and half-life windows
+    uncalendared: re.Pattern[str] | None  # the units with no ISO 8601 form (half-lives)
     alternative: re.Pattern[str]  # "or 5 half-lives" right after a quantity
     preceding: re.Pattern[str]  # "5 half-lives or " right before a quantity
     combine: tuple[tuple[str, re.Pattern[str]], ...]
@@ -321,6 +322,11 @@ def load_temporal_rules(
             for kind in {a.kind for a in anchors}
         },
         quantity=compile_regex(path, "units", quantity),
+        uncalendared=compile_regex(
+            path, "units", "|".join(f"(?:{u.pattern.pattern})" for u in units if u.iso is None)
+        )
+        if any(u.iso is None for u in units)
+        else None,
         alternative=compile_regex(path, "alternative", rf"(?:{alternative}){quantity}"),
         preceding=compile_regex(
             path, "alternative", rf"{quantity}(?:\s+of\s+[\w\s/-]{{0,40}}?)?(?:{alternative})$"
@@ -597,7 +603,9 @@ def find_windows(
             reading = _read(text, c.start, c.end, c.comparator, rules)
             taken.append((reading.begin, reading.stop))
     out: list[dict[str, Any]] = []
-    for m in rules.quantity.finditer(text):
+    # a half-life window needs a unit with no calendar form: most statements have none
+    some = rules.uncalendared is not None and rules.uncalendared.search(text)
+    for m in rules.quantity.finditer(text) if some else ():
         window = _half_life(text, m, comparisons, taken, rules)
         if window:
             out.append(window)
