@@ -215,6 +215,13 @@ def test_cue_targets_ignores_entities_that_are_not_negated():
             "pulmonary disorders",
         ),
         ("Cancellation of surgery", "cancellation of", "surgery"),
+        # freedom from something is its absence (NCT03865732)
+        (
+            "> 8 consecutive weeks of seizure freedom during the 12 weeks prior to screening",
+            "freedom",
+            "seizure",
+        ),
+        ("At least 6 months of freedom from relapse", "freedom from", "relapse"),
     ],
 )
 def test_more_cues_attach_to_their_targets(line, cue, target):
