@@ -411,11 +411,15 @@ class ConceptMatcher(_RuleFiles):
             if m[0] != self._pseudo_id
             and not any(s <= m[1] and m[2] <= e and e - s > m[2] - m[1] for s, e in spans)
         ]
+        cue_starts = {m[1] for m in forward} | {m[1] for m in back}
         out = []
         for _, start, end, crit_end in forward:
             k = bisect_left(stops, end)
             limit = min(crit_end, stops[k]) if k < len(stops) else crit_end
-            for s, e in targets_after(doc, (start, end), limit, boundaries, taken, rules):
+            found_after = targets_after(
+                doc, (start, end), limit, boundaries, taken, rules, cue_starts
+            )
+            for s, e in found_after:
                 out.append(Span(doc, s, e, label=FALLBACK))
         if back:
             starts = [crit.start for crit in doc.spans.get(CRITERIA, [])]

@@ -112,9 +112,13 @@ def targets_after(
     boundaries: frozenset[int] | set[int],
     taken: set[int],
     rules: TargetRules,
+    cues: frozenset[int] | set[int] = frozenset(),
 ) -> list[tuple[int, int]]:
     """Token spans ``(start, end)`` a forward cue ``cue`` governs, up to token ``limit`` (the
     end of its statement), a token of ``boundaries`` (a sentence start) or a clause mark.
+    Another cue (a token of ``cues`` starts one) opens a scope of its own: a phrase ends
+    before it ("language barriers precluding adequate understanding"), though the cue word
+    itself may be the one target ("not willing to suspend").
 
     Every run of content words between function words, numbers and punctuation is a target,
     so "not cardiopathic, diabetic or ... metabolic disease" gives each concept its own; after
@@ -136,7 +140,12 @@ def targets_after(
         if i == stop and run and i < limit:
             stop += 1  # the window ends inside a phrase: read the phrase to its end
         token = tokens[i] if i < stop else None
-        boundary = token is None or i in boundaries or token.text in BOUNDARY_TEXT
+        boundary = (
+            token is None
+            or i in boundaries
+            or token.text in BOUNDARY_TEXT
+            or (i in cues and bool(run or first_done))
+        )
         word = (
             token is not None
             and not boundary
@@ -301,7 +310,9 @@ def reaches_past(
     """Whether a forward negation cue reaches a concept when ``words`` (lower case) lie
     between the two, ``in_concept`` marking the words of other concepts.
 
-    The nearest concept is always reached. A later one is reached only through a
+    The nearest concept is reached unless a coordinator follows the cue at once: in
+    "unwillingness or language barriers" the cue is an item of the list. A later one is
+    reached only through a
     coordination: every gap between the concepts after the first holds only coordinators,
     fillers, relational and ``chain`` words ("no history of depression or use of
     antidepressants", "no cardiometabolic (e.g. heart disease) illness"), and at most one
@@ -314,6 +325,8 @@ def reaches_past(
     prevents, and are not reached: in "medical reasons precluding MRI (e.g. pacemaker)" the
     pacemaker is present.
     """
+    if words and words[0] in rules.coordinators:
+        return False  # "unwillingness or language barriers": the cue is a list item itself
     first = next((i for i, inside in enumerate(in_concept) if inside), None)
     if first is None:
         return True

@@ -442,6 +442,14 @@ def test_failure_to_control_or_respond_leaves_the_concept_present(line, concept)
             {"participation"},
             {"end-stage renal disease", "congestive heart failure"},
         ),
+        # NCT03862690: "unwillingness" is an item of the list, and the barriers are present
+        (
+            "Mental incapacity, unwillingness or language barriers precluding adequate"
+            " understanding or cooperation",
+            {"adequate understanding"},
+            {"language barriers", "language barriers precluding adequate understanding"},
+        ),
+        ("No or minimal alcohol use", set(), {"alcohol use"}),
         # examples after an ordinary cue are examples of what it negates
         (
             "No cardiometabolic (e.g. heart disease, high blood pressure) or inflammatory illness",

@@ -172,6 +172,8 @@ def reach(between: str, *, causal: bool = False) -> bool:
         ("[hepatitis B] , C and", True),
         ("[bone lesion] or moderate", True),  # the next concept's modifier
         ("[musculoskeletal disorders] affecting an", False),
+        ("or", False),  # "unwillingness or language barriers": the cue is a list item
+        ("or unwilling to", False),  # "unable or unwilling to X": the second cue reaches X
     ],
 )
 def test_a_cue_reaches_past_coordinated_concepts_only(between, reached):
