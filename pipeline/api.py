@@ -1,6 +1,7 @@
 """The library API: ``load``, ``parse``, ``parse_many``, ``parse_study``.
 
-``load()`` assembles the pipeline from ``models/pipeline.cfg`` once, lazily, and reuses it.
+``load()`` assembles the pipeline from ``models/pipeline.cfg`` once, lazily, and reuses it;
+``load(config)`` builds one from another config, and each entry point takes it as ``nlp``.
 Each entry point checks its input first (``readers.check_text``) and raises a typed error from
 ``errors`` for anything that is not criteria text.
 """
@@ -16,8 +17,10 @@ from typing import Any
 from spacy.language import Language
 
 from .assemble import structured_criteria, trial_from_doc
+from .components import StatementSplitter
 from .readers import check_text, parse_json_text, study_record
 from .schema import Trial
+from .segment import StructureRules
 from .text import clean
 
 MODELS_DIR = Path(__file__).resolve().parent.parent / "models"
@@ -36,6 +39,14 @@ def load(config: str | Path | None = None) -> Language:
         with _lock:
             if _nlp is None:
                 _nlp = _build(DEFAULT_CONFIG)
+                # The default pipeline lives as long as the process and is millions of
+                # objects (lexicons, matchers, the drug vocabulary); Python's cyclic collector
+                # walked all of them on every full collection, which parsing triggers often
+                # (a third of the time of ``Trial.to_dict``). The permanent generation keeps
+                # them out of later collections. A pipeline from another config is left
+                # collectable: a caller may drop it.
+                gc.collect()
+                gc.freeze()
     return _nlp
 
 
@@ -45,15 +56,7 @@ def _build(path: Path) -> Language:
 
     from . import factories  # noqa: F401  (registers the factories)
 
-    nlp = English.from_config(load_config(path))
-    # The pipeline is millions of long-lived objects (lexicons, matchers, the drug
-    # vocabulary). Python's cyclic collector walks all of them on every full collection,
-    # which parsing triggers often: a third of the time of ``Trial.to_dict`` went there.
-    # Moving them to the permanent generation (after clearing what is already garbage)
-    # keeps them out of every later collection; they are never garbage while loaded.
-    gc.collect()
-    gc.freeze()
-    return nlp
+    return English.from_config(load_config(path))
 
 
 def _doc_input(nlp: Language, raw: str):  # noqa: ANN202
@@ -62,12 +65,20 @@ def _doc_input(nlp: Language, raw: str):  # noqa: ANN202
     return doc
 
 
-def parse(text: str, *, trial_id: str | None = None) -> Trial:
-    """Structure one trial's criteria text (offsets index ``text`` itself)."""
+def _structure(nlp: Language) -> StructureRules | None:
+    """The structure rules of ``nlp``'s statement splitter (None: it has none)."""
+    return next(
+        (pipe.structure for _, pipe in nlp.pipeline if isinstance(pipe, StatementSplitter)), None
+    )
+
+
+def parse(text: str, *, trial_id: str | None = None, nlp: Language | None = None) -> Trial:
+    """Structure one trial's criteria text (offsets index ``text`` itself), with the default
+    pipeline or ``nlp`` (a pipeline from ``load(config)``)."""
     raw = check_text(text)
-    nlp = load()
+    nlp = nlp or load()
     doc = nlp(_doc_input(nlp, raw))
-    return trial_from_doc(doc, raw, trial_id)
+    return trial_from_doc(doc, raw, trial_id, _structure(nlp))
 
 
 def parse_many(
@@ -75,10 +86,12 @@ def parse_many(
     *,
     trial_ids: Iterable[str | None] | None = None,
     batch_size: int = 32,
+    nlp: Language | None = None,
 ) -> Iterator[Trial]:
     """``parse`` over many texts through ``nlp.pipe`` (one process; see ``pipeline.batch``
     for worker processes). Raises on the first text that is not criteria text."""
-    nlp = load()
+    nlp = nlp or load()
+    structure = _structure(nlp)
     ids = iter(trial_ids) if trial_ids is not None else None
 
     def docs() -> Iterator[Any]:
@@ -90,20 +103,22 @@ def parse_many(
             yield doc
 
     for doc in nlp.pipe(docs(), batch_size=batch_size):
-        yield trial_from_doc(doc, doc._.raw_text, doc.user_data.get("trial_id"))
+        yield trial_from_doc(doc, doc._.raw_text, doc.user_data.get("trial_id"), structure)
 
 
-def parse_study(study: dict[str, Any] | str) -> Trial:
+def parse_study(study: dict[str, Any] | str, *, nlp: Language | None = None) -> Trial:
     """Structure a ClinicalTrials.gov API v2 study (a dict or its JSON text): the criteria
     text, plus minimumAge/maximumAge/sex/healthyVolunteers as structured criteria (whose
     ``start``/``end`` are null and ``origin`` names the field)."""
     data = parse_json_text(study) if isinstance(study, str) else study
     record = study_record(data)
-    return parse_with_fields(record.text, record.id, record.structured)
+    return parse_with_fields(record.text, record.id, record.structured, nlp=nlp)
 
 
-def parse_with_fields(text: str, trial_id: str | None, fields: dict[str, Any]) -> Trial:
+def parse_with_fields(
+    text: str, trial_id: str | None, fields: dict[str, Any], *, nlp: Language | None = None
+) -> Trial:
     """``parse`` plus the structured eligibility fields a registry gives beside the text."""
-    trial = parse(text, trial_id=trial_id)
+    trial = parse(text, trial_id=trial_id, nlp=nlp)
     trial.criteria.extend(structured_criteria(fields, len(trial.criteria)))
     return trial

@@ -19,6 +19,7 @@ from .negation import (
     spread_over_coordination,
 )
 from .schema import Criterion, Entity, Threshold, Trial
+from .segment import StructureRules, default_rules
 from .targets import FALLBACK
 
 _FLAGS = {
@@ -73,7 +74,12 @@ def _entity(ent: Span, raw: str, text: str) -> Entity:
     )
 
 
-def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
+def trial_from_doc(
+    doc: Doc, raw: str, trial_id: str | None, structure: StructureRules | None = None
+) -> Trial:
+    """The ``Trial`` of a processed Doc; ``structure`` are the structure rules of the pipeline
+    that made it (default: the shipped ``structure.json``)."""
+    structure = structure or default_rules()[1]
     spans = list(doc.spans.get(CRITERIA, []))
     ids = [f"c{n}" for n in range(1, len(spans) + 1)]
     by_statement = {id(span._.statement): i for i, span in enumerate(spans)}
@@ -107,16 +113,22 @@ def trial_from_doc(doc: Doc, raw: str, trial_id: str | None) -> Trial:
     for c in criteria:
         c.requirement = requirement(c, by_id)
         confine_to_parentheses(c)
-        spread_over_coordination([run for _, run in coordinated_entities(c)])
+        spread_over_coordination([run for _, run in coordinated_entities(c, structure)])
         # a fallback concept exists to be a negation's target: one that ConText left
         # unnegated ("did" in "that did not have ...") names nothing
         c.entities = [e for e in c.entities if e.negated or e.label != FALLBACK]
         c.negations = cue_targets(c.entities)
-    _inherit_negations(criteria, by_id, _negation_cues(doc, raw))
+    _inherit_negations(criteria, by_id, _negation_cues(doc, raw), structure)
     warnings = [f"{c.id}: {w}" for c in criteria for t in c.thresholds for w in t.warnings]
     if not criteria:
         warnings.append("no criteria found in the text")
-    return Trial(trial_id=trial_id, criteria=criteria, source_text=raw, warnings=warnings)
+    return Trial(
+        trial_id=trial_id,
+        criteria=criteria,
+        source_text=raw,
+        warnings=warnings,
+        structure=structure,
+    )
 
 
 def _cue(modifier: Any, doc: Doc, raw: str) -> dict[str, Any]:
@@ -140,14 +152,15 @@ def _negation_cues(doc: Doc, raw: str) -> list[dict[str, Any]]:
 
 
 def _inherit_negations(
-    criteria: list[Criterion], by_id: dict[str, Criterion], cues: list[dict[str, Any]]
+    criteria: list[Criterion],
+    by_id: dict[str, Criterion],
+    cues: list[dict[str, Any]],
+    structure: StructureRules,
 ) -> None:
     """Give each item of a negated list introduction the introduction's last cue, unless the
     introduction speaks of eligibility ("will not be included if any of the following"): its
     negation is about the patient's inclusion, not the items."""
-    from .segment import default_rules
-
-    about_eligibility = default_rules()[1].eligibility_statement
+    about_eligibility = structure.eligibility_statement
     for c in criteria:
         parent = by_id.get(c.parent_id) if c.parent_id else None
         if parent is None or not parent.negated or parent.exception or parent.start is None:

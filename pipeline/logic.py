@@ -16,7 +16,7 @@ from typing import Any
 
 from .coordination import coordinated_terms, run_in_list
 from .schema import Criterion, Entity
-from .segment import default_rules
+from .segment import StructureRules, default_rules
 from .targets import FALLBACK
 
 MUST_HAVE = "must_have"
@@ -61,18 +61,20 @@ def requirement(criterion: Criterion, by_id: dict[str, Criterion]) -> str | None
     return MUST_NOT_HAVE if must == bool(flips % 2) else MUST_HAVE
 
 
-def _node(c: Criterion, children: dict[str | None, list[Criterion]]) -> dict[str, Any]:
+def _node(
+    c: Criterion, children: dict[str | None, list[Criterion]], rules: StructureRules
+) -> dict[str, Any]:
     node: dict[str, Any] = {"criterion": c.id}
     kids = children.get(c.id, [])
     regular = [k for k in kids if not k.exception]
-    exceptions = [_node(k, children) for k in kids if k.exception]
+    exceptions = [_node(k, children, rules) for k in kids if k.exception]
     if regular:
         node["op"] = c.logic or "and"
-        node["children"] = [_node(k, children) for k in regular]
-    inline = inline_logic(c)
+        node["children"] = [_node(k, children, rules) for k in regular]
+    inline = inline_logic(c, rules)
     if inline:
         node["inline"] = inline
-    clause = inline_exception(c)
+    clause = inline_exception(c, rules)
     if clause:
         exceptions.append(clause)
     if exceptions:
@@ -80,7 +82,9 @@ def _node(c: Criterion, children: dict[str | None, list[Criterion]]) -> dict[str
     return node
 
 
-def coordinated_entities(c: Criterion) -> list[tuple[str, list[Entity]]]:
+def coordinated_entities(
+    c: Criterion, rules: StructureRules | None = None
+) -> list[tuple[str, list[Entity]]]:
     """Runs of the criterion's concepts joined by connectives only, with their op: "diabetes
     and/or hypertension" gives ``[("or", [diabetes, hypertension])]``. Concepts of different
     kinds are not joined; an unknown (fallback) concept joins any kind."""
@@ -93,11 +97,11 @@ def coordinated_entities(c: Criterion) -> list[tuple[str, list[Entity]]]:
     spans = [(e.start - c.start, e.end - c.start) for e in inside]
     kinds = [None if e.label == FALLBACK else e.label for e in inside]
     by_span = dict(zip(spans, inside, strict=True))
-    runs = coordinated_terms(c.text, spans, default_rules()[1], kinds)
+    runs = coordinated_terms(c.text, spans, rules or default_rules()[1], kinds)
     return [(op, [by_span[span] for span in run]) for op, run in runs]
 
 
-def inline_logic(c: Criterion) -> list[dict[str, Any]]:
+def inline_logic(c: Criterion, rules: StructureRules | None = None) -> list[dict[str, Any]]:
     """AND/OR written inside the statement, which stays one criterion (as annotators split
     it): a run-in list ("if: a) X or, b) Y") and concepts joined by connectives ("diabetes
     and/or hypertension", "either X or Y"). Each is ``{"op", "source", "terms"}`` with the
@@ -105,12 +109,14 @@ def inline_logic(c: Criterion) -> list[dict[str, Any]]:
     if c.start is None:
         return []
     found: list[tuple[str, str, list[tuple[int, int]]]] = []
-    listed = run_in_list(c.text, default_rules()[1])
+    rules = rules or default_rules()[1]
+    listed = run_in_list(c.text, rules)
     if listed:
         op, items = listed
         found.append(("list", op, [(c.start + s, c.start + e) for s, e in items]))
     found += [
-        ("coordination", op, [(e.start, e.end) for e in run]) for op, run in coordinated_entities(c)
+        ("coordination", op, [(e.start, e.end) for e in run])
+        for op, run in coordinated_entities(c, rules)
     ]
     return [
         {
@@ -124,14 +130,14 @@ def inline_logic(c: Criterion) -> list[dict[str, Any]]:
     ]
 
 
-def inline_exception(c: Criterion) -> dict[str, Any] | None:
+def inline_exception(c: Criterion, rules: StructureRules | None = None) -> dict[str, Any] | None:
     """An exception stated inside the statement ("..., unless the patient has completed
     definitive treatment", "except alopecia"): the clause from its cue to the clause end. Or a
     later clause that reads like an exception item ("Active hepatitis B; patients with resolved
     infection are eligible"): that clause."""
     if c.start is None:
         return None
-    rules = default_rules()[1]
+    rules = rules or default_rules()[1]
 
     def clause(start: int, search_from: int, stops: str) -> dict[str, Any]:
         """From ``start`` to the first of ``stops`` after ``search_from`` (or the end)."""
@@ -152,17 +158,20 @@ def inline_exception(c: Criterion) -> dict[str, Any] | None:
     return None
 
 
-def logic_tree(criteria: list[Criterion]) -> dict[str, Any]:
+def logic_tree(criteria: list[Criterion], rules: StructureRules | None = None) -> dict[str, Any]:
     """``{"op": "and", "children": [inclusion AND-node, {"op": "not", ...exclusion OR-node}]}``.
 
     Statements of section ``unknown`` sit in their own AND-node so nothing is dropped.
+    ``rules`` are the structure rules the trial was parsed with (default: ``structure.json``),
+    which say what an exception or a list written inside a statement looks like.
     """
+    rules = rules or default_rules()[1]
     children: dict[str | None, list[Criterion]] = {}
     for c in criteria:
         children.setdefault(c.parent_id, []).append(c)
     top = children.get(None, [])
     by_section = {
-        s: [_node(c, children) for c in top if c.section == s]
+        s: [_node(c, children, rules) for c in top if c.section == s]
         for s in ("inclusion", "exclusion", "unknown")
     }
     parts: list[dict[str, Any]] = []

@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING, Any, Literal
 if TYPE_CHECKING:  # pandas is imported lazily: plain-data users should not pay for it
     import pandas as pd
 
+    from .segment import StructureRules
+
 SCHEMA_VERSION = "1.0"
 
 Section = Literal["inclusion", "exclusion", "unknown"]
@@ -117,6 +119,9 @@ class Trial:
     source_text: str = ""
     warnings: list[str] = field(default_factory=list)
     schema_version: str = SCHEMA_VERSION
+    # the structure rules of the pipeline that parsed the trial (None: the shipped ones): the
+    # logic tree reads inline exceptions and lists with them; not part of the output
+    structure: StructureRules | None = field(default=None, repr=False, compare=False)
 
     def to_dict(self, *, include_text: bool = False) -> dict[str, Any]:
         """JSON-ready data (validated by ``schemas/trial.schema.json``).
@@ -129,7 +134,7 @@ class Trial:
             "schema_version": self.schema_version,
             "trial_id": self.trial_id,
             "criteria": [_plain(c) for c in self.criteria],
-            "logic_tree": logic_tree(self.criteria),
+            "logic_tree": logic_tree(self.criteria, self.structure),
             "warnings": list(self.warnings),
         }
         if include_text:

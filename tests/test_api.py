@@ -164,3 +164,32 @@ def test_odd_unicode_keeps_offsets(text):
         assert text[c.start : c.end] == c.text
         for t in c.thresholds:
             assert text[t.analyte_span["start"] : t.analyte_span["end"]] == t.analyte_text
+
+
+def test_a_pipeline_from_another_config_parses_with_its_own_rules(tmp_path, edited_rule_file):
+    """``load(config)`` gives a pipeline every entry point takes as ``nlp``; the trial's
+    logic tree reads inline exceptions with that pipeline's structure rules."""
+    structure = edited_rule_file(
+        "structure.json",
+        lambda body: body.update(
+            inline_exception=body["inline_exception"].replace("except", "barring|except", 1)
+        ),
+    )
+    root = Path(__file__).resolve().parents[1]
+    config = (root / "models" / "pipeline.cfg").read_text(encoding="utf-8")
+    custom = tmp_path / "custom.cfg"
+    custom.write_text(
+        config.replace('structure = "structure.json"', f'structure = "{structure}"'),
+        encoding="utf-8",
+    )
+    text = "Exclusion Criteria:\n* Prior chemotherapy, barring hormonal therapy\n"
+
+    def exceptions(trial: Trial) -> list[str]:
+        (node,) = trial.to_dict()["logic_tree"]["children"][0]["children"][0]["children"]
+        return [e["clause"] for e in node.get("except", [])]
+
+    assert exceptions(pipeline.parse(text)) == []
+    nlp = pipeline.load(custom)
+    assert exceptions(pipeline.parse(text, nlp=nlp)) == ["barring hormonal therapy"]
+    (many,) = pipeline.parse_many([text], nlp=nlp)
+    assert exceptions(many) == ["barring hormonal therapy"]
