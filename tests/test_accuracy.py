@@ -72,13 +72,14 @@ def test_lct_negation(lct_metrics):
     # 0.725 before a forward cue reached only the nearest concept and those coordinated
     # with it (ConText's window alone negated "ECG" in "no documented AF on ECG"); the
     # rightly negated second concepts of a coordination stay, and LCT leaves them unannotated
-    assert lct_metrics["negation"]["f1"] >= 0.755
-    # one target per cue, as LCT annotates
-    assert lct_metrics["negation"]["cue_target"]["f1"] >= 0.765
+    # (0.768 now)
+    assert lct_metrics["negation"]["f1"] >= 0.76
+    # one target per cue, as LCT annotates (0.784 now)
+    assert lct_metrics["negation"]["cue_target"]["f1"] >= 0.775
     # at the cues both sides found, the chosen target (Criteria2Query 2.0 reports 0.924 scope
     # accuracy); and how many annotated cues are found at all
-    assert lct_metrics["negation"]["scope_accuracy"] >= 0.90
-    assert lct_metrics["negation"]["cue_recall"] >= 0.87
+    assert lct_metrics["negation"]["scope_accuracy"] >= 0.92
+    assert lct_metrics["negation"]["cue_recall"] >= 0.89
 
 
 def test_lct_concepts(lct_metrics):
@@ -86,10 +87,11 @@ def test_lct_concepts(lct_metrics):
     observations (LCT annotates generic heads such as "medication" and "disease" too, which
     the lexicons leave to the fallback targets)."""
     concepts = lct_metrics["concepts"]
-    # 0.44 before the drug vocabulary, 0.643 before 259 substances and classes
-    assert concepts["Drug"]["recall_labelled"] >= 0.69
-    # 0.526 before 219 common conditions, 0.575 before the plural forms, 0.607 before 279 more
-    assert concepts["Condition"]["recall_labelled"] >= 0.62
-    assert concepts["Procedure"]["recall_labelled"] >= 0.47  # 0.441 before 300 procedures
-    assert concepts["Observation"]["recall_labelled"] >= 0.49  # 0.427 before 204 observations
+    # 0.44 before the drug vocabulary, 0.643 before 259 substances and classes (0.708 now)
+    assert concepts["Drug"]["recall_labelled"] >= 0.70
+    # 0.526 before 219 common conditions, 0.575 before the plural forms, 0.607 before 279
+    # more (0.646 now)
+    assert concepts["Condition"]["recall_labelled"] >= 0.635
+    assert concepts["Procedure"]["recall_labelled"] >= 0.48  # 0.441 before 300 procedures
+    assert concepts["Observation"]["recall_labelled"] >= 0.51  # 0.427 before 204 observations
     assert concepts["precision_labelled"] >= 0.79
