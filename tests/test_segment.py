@@ -62,6 +62,12 @@ def test_bullet_styles(bullet):
                 ("inclusion", "anemia", 0),
             ],
         ),
+        # NCT03927781: headers named after who they are about
+        (
+            "Subject Population Undergoing elective ureteroscopy\nSubject Inclusion\n"
+            "Age >= 18 years\nSubject Exclusion\n  -  Chronic opioid use\n",
+            [("inclusion", "Age >= 18 years", None), ("exclusion", "Chronic opioid use", None)],
+        ),
         # a header that wraps onto the next line still is one header
         (
             "Inclusion Criteria (only patients who\nhave myeloma):\n- anemia\n",
