@@ -26,6 +26,11 @@ def thresholds(line: str) -> list[tuple]:
         ("Younger than 18 years", [("age", "<", 18, "years")]),
         ("Under the age of 18", [("age", "<", 18, None)]),
         ("Men or women, 40 years and older", [("age", ">=", 40, "years")]),
+        # NCT03928951: a years quantity right after who it applies to is an age
+        (
+            "Every patient more than 18 years who was administered antibiotherapy",
+            [("age", ">", 18, "years")],
+        ),
         ("Minimum Age: 18 Years", [("age", ">=", 18, "Years")]),
         ("18-35-year-old women", [("age", ">=", 18, "year"), ("age", "<=", 35, "year")]),
         ("Life expectancy of at least 3 months", [("life expectancy", ">=", 3, "months")]),
