@@ -25,6 +25,7 @@ def thresholds(line: str) -> list[tuple]:
         ("18 and 65 years old", [("age", ">=", 18, "years"), ("age", "<=", 65, "years")]),
         ("Younger than 18 years", [("age", "<", 18, "years")]),
         ("Under the age of 18", [("age", "<", 18, None)]),
+        ("Younger than age of 13 years old or", [("age", "<", 13, "years")]),  # NCT03924037
         ("Men or women, 40 years and older", [("age", ">=", 40, "years")]),
         # NCT03928951: a years quantity right after who it applies to is an age
         (
