@@ -166,19 +166,23 @@ def _check_criterion(c: Any, where: str) -> str:
         items = c.get(key, [])
         if not isinstance(items, list) or not all(isinstance(x, dict) for x in items):
             raise ValueError(f"{where}: {key!r} must be a list of objects")
+    # a structured field's criterion ("minimumAge") has no place in the text, nor have its
+    # thresholds (their offsets are -1)
+    placed = c.get("start") is not None
     for j, t in enumerate(c.get("thresholds", [])):
-        _check_threshold(t, f"{where}: threshold {j}")
+        _check_threshold(t, f"{where}: threshold {j}", placed=placed)
     return cid
 
 
-def _check_threshold(t: dict[str, Any], where: str) -> None:
+def _check_threshold(t: dict[str, Any], where: str, *, placed: bool = True) -> None:
     if not isinstance(t.get("comparator"), str):
         raise ValueError(f"{where}: 'comparator' must be a string")
     if not _is_value(t.get("value")):
         raise ValueError(f"{where}: 'value' must be a number or a list of numbers")
-    _check_span(t, where, nullable=False)
+    if placed:
+        _check_span(t, where, nullable=False)
     span = t.get("analyte_span")
-    if span is not None:
+    if span is not None and placed:
         if not isinstance(span, dict):
             raise ValueError(f"{where}: 'analyte_span' must be an object or null")
         _check_span(span, f"{where}: analyte_span", nullable=False)

@@ -18,7 +18,7 @@ from spacy.language import Language
 
 from .assemble import structured_criteria, trial_from_doc
 from .components import StatementSplitter
-from .readers import check_text, parse_json_text, study_record
+from .readers import check_text, page_fields, parse_json_text, study_record
 from .schema import Trial
 from .segment import StructureRules
 from .text import clean
@@ -74,11 +74,19 @@ def _structure(nlp: Language) -> StructureRules | None:
 
 def parse(text: str, *, trial_id: str | None = None, nlp: Language | None = None) -> Trial:
     """Structure one trial's criteria text (offsets index ``text`` itself), with the default
-    pipeline or ``nlp`` (a pipeline from ``load(config)``)."""
-    raw = check_text(text)
-    nlp = nlp or load()
-    doc = nlp(_doc_input(nlp, raw))
-    return trial_from_doc(doc, raw, trial_id, _structure(nlp))
+    pipeline or ``nlp`` (a pipeline from ``load(config)``). Eligibility fields a registry
+    page shows beside the criteria ("Minimum Age: 18 Years", "Sexes Eligible for Study:
+    All") become structured criteria, as ``parse_study`` makes them from API v2 JSON."""
+    return parse_with_fields(text, trial_id, {}, nlp=nlp)
+
+
+def _with_fields(trial: Trial, fields: dict[str, Any]) -> Trial:
+    """``trial`` plus the structured criteria of ``fields`` and of the page's own fields
+    (``fields`` win: they come from the registry's data)."""
+    spans = [(c.start, c.end) for c in trial.criteria if c.start is not None and c.end is not None]
+    found = {**page_fields(trial.source_text, spans), **fields}
+    trial.criteria.extend(structured_criteria(found, len(trial.criteria)))
+    return trial
 
 
 def parse_many(
@@ -103,7 +111,8 @@ def parse_many(
             yield doc
 
     for doc in nlp.pipe(docs(), batch_size=batch_size):
-        yield trial_from_doc(doc, doc._.raw_text, doc.user_data.get("trial_id"), structure)
+        trial = trial_from_doc(doc, doc._.raw_text, doc.user_data.get("trial_id"), structure)
+        yield _with_fields(trial, {})
 
 
 def parse_study(study: dict[str, Any] | str, *, nlp: Language | None = None) -> Trial:
@@ -119,6 +128,7 @@ def parse_with_fields(
     text: str, trial_id: str | None, fields: dict[str, Any], *, nlp: Language | None = None
 ) -> Trial:
     """``parse`` plus the structured eligibility fields a registry gives beside the text."""
-    trial = parse(text, trial_id=trial_id, nlp=nlp)
-    trial.criteria.extend(structured_criteria(fields, len(trial.criteria)))
-    return trial
+    raw = check_text(text)
+    nlp = nlp or load()
+    doc = nlp(_doc_input(nlp, raw))
+    return _with_fields(trial_from_doc(doc, raw, trial_id, _structure(nlp)), fields)

@@ -8,8 +8,10 @@ record which record failed and why and go on.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+import re
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -90,6 +92,59 @@ def study_record(study: Any) -> Record:
         if key in module
     }
     return Record(ident.get("nctId"), text, structured)
+
+
+PAGE_FIELDS = ("minimumAge", "maximumAge", "sex", "healthyVolunteers")
+
+
+def page_fields(text: str, criteria: Sequence[tuple[int, int]] = ()) -> dict[str, Any]:
+    """The eligibility fields a registry page shows beside its criteria, from text pasted
+    from it ("Minimum Age: 18 Years", "Ages Eligible for Study: | 18 Years and older |",
+    "Sexes Eligible for Study: All", "Accepts Healthy Volunteers: No"), as API v2 gives them
+    (``{"minimumAge": "18 Years", "sex": "ALL", "healthyVolunteers": False}``). Matches that
+    overlap a ``criteria`` span (start, end) are the criteria's own words and do not count;
+    the first match of a field wins. The patterns are ``patterns/registry_fields.json``."""
+    found: dict[str, Any] = {}
+    for pattern in _page_field_patterns():
+        for m in pattern.finditer(text):
+            if any(start < m.end() and m.start() < end for start, end in criteria):
+                continue
+            for key, value in m.groupdict().items():
+                if value is not None and key not in found:
+                    found[key] = _field_value(key, value)
+    return found
+
+
+def _field_value(key: str, value: str) -> Any:
+    """A field as API v2 writes it: "18 Years", "ALL", a boolean."""
+    if key == "sex":
+        return "ALL" if value.lower() in ("all", "both") else value.upper()
+    if key == "healthyVolunteers":
+        return value.lower() == "yes"
+    return " ".join(value.split())
+
+
+@cache
+def _page_field_patterns() -> tuple[re.Pattern[str], ...]:
+    from .errors import PatternError
+    from .rules import compile_regex, load_rule_file, patterns_path, require
+
+    path = patterns_path("registry_fields.json")
+    body = load_rule_file(path, "registry_fields")
+    require(path, "registry_fields", body, ("patterns",))
+    if not isinstance(body["patterns"], list):
+        raise PatternError(f"{path}: rule 'registry_fields.patterns': expected a list")
+    out = []
+    for n, source in enumerate(body["patterns"]):
+        pattern = compile_regex(path, f"registry_fields.patterns[{n}]", source)
+        unknown = set(pattern.groupindex) - set(PAGE_FIELDS)
+        if not pattern.groupindex or unknown:
+            raise PatternError(
+                f"{path}: rule 'registry_fields.patterns[{n}]': its named groups must be"
+                f" fields of {PAGE_FIELDS}, got {sorted(pattern.groupindex)!r}"
+            )
+        out.append(pattern)
+    return tuple(out)
 
 
 def parse_json_text(text: str) -> Any:

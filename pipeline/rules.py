@@ -139,4 +139,5 @@ def rule_file_keys() -> dict[str, str]:
         "screening.json": "screening",
         "drug_vocabulary.json": "drug_vocabulary",
         "tokenizer.json": "tokenizer",
+        "registry_fields.json": "registry_fields",
     }

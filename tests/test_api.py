@@ -23,6 +23,9 @@ def test_offsets_index_the_exact_input(parsed, seed_texts):
     for stem, trial in parsed.items():
         text = seed_texts[stem]
         for c in trial.criteria:
+            if c.origin != "text":  # a registry field, stated beside the criteria
+                assert c.start is None and c.end is None
+                continue
             assert text[c.start : c.end] == c.text
             for t in c.thresholds:
                 span = t.analyte_span
@@ -193,3 +196,59 @@ def test_a_pipeline_from_another_config_parses_with_its_own_rules(tmp_path, edit
     assert exceptions(pipeline.parse(text, nlp=nlp)) == ["barring hormonal therapy"]
     (many,) = pipeline.parse_many([text], nlp=nlp)
     assert exceptions(many) == ["barring hormonal therapy"]
+
+
+def test_registry_page_fields_become_structured_criteria(parsed):
+    """Seed 002 is a registry page: its "Ages Eligible for Study: | 18 Years and older |",
+    "Sexes Eligible for Study: | All |" and "Accepts Healthy Volunteers: | No |" lines sit
+    before the criteria and are read as API v2 gives them."""
+    fields = {
+        c.origin: (c.text, [(t.analyte, t.comparator, t.value) for t in c.thresholds])
+        for c in parsed["002_63f7a08eae199110"].criteria
+        if c.origin != "text"
+    }
+    assert fields == {
+        "minimumAge": ("minimumAge: 18 Years", [("age", ">=", 18)]),
+        "sex": ("sex: ALL", []),
+        "healthyVolunteers": ("healthyVolunteers: False", []),
+    }
+    # the other seeds are criteria text alone
+    assert all(
+        c.origin == "text"
+        for stem, t in parsed.items()
+        if stem != "002_63f7a08eae199110"
+        for c in t.criteria
+    )
+
+
+@pytest.mark.parametrize(
+    "page, expected",
+    [
+        # NCT03862105, as LCT flattened the page: three fields on one line
+        (
+            "Minimum Age: 18 Years Maximum Age: 99 Years Sex: All Gender Based: No\n"
+            "Criteria: Inclusion Criteria:\n  -  Male or female\n",
+            {"minimumAge": "18 Years", "maximumAge": "99 Years", "sex": "ALL"},
+        ),
+        (
+            "Ages Eligible for Study: 18 Years to 75 Years (Adult, Older Adult)\n"
+            "Sexes Eligible for Study: Female\nAccepts Healthy Volunteers: Yes\n"
+            "Inclusion Criteria:\n* Breast cancer\n",
+            {
+                "minimumAge": "18 Years",
+                "maximumAge": "75 Years",
+                "sex": "FEMALE",
+                "healthyVolunteers": True,
+            },
+        ),
+        # inside the criteria, the words are a criterion's own: no field
+        ("Inclusion Criteria:\n* Sex: female\n* Minimum age: 18 years\n", {}),
+    ],
+)
+def test_page_fields(page, expected):
+    from pipeline.readers import page_fields
+
+    trial = pipeline.parse(page)
+    spans = [(c.start, c.end) for c in trial.criteria if c.origin == "text"]
+    assert page_fields(page, spans) == expected
+    assert {c.origin for c in trial.criteria} - {"text"} == set(expected)
