@@ -105,13 +105,19 @@ def page_fields(text: str, criteria: Sequence[tuple[int, int]] = ()) -> dict[str
     overlap a ``criteria`` span (start, end) are the criteria's own words and do not count;
     the first match of a field wins. The patterns are ``patterns/registry_fields.json``."""
     found: dict[str, Any] = {}
+    # only the text between the criteria is read (most of a page is criteria)
+    gaps, pos = [], 0
+    for start, end in sorted(criteria):
+        if start > pos:
+            gaps.append((pos, start))
+        pos = max(pos, end)
+    gaps.append((pos, len(text)))
     for pattern in _page_field_patterns():
-        for m in pattern.finditer(text):
-            if any(start < m.end() and m.start() < end for start, end in criteria):
-                continue
-            for key, value in m.groupdict().items():
-                if value is not None and key not in found:
-                    found[key] = _field_value(key, value)
+        for gap_start, gap_end in gaps:
+            for m in pattern.finditer(text, gap_start, gap_end):
+                for key, value in m.groupdict().items():
+                    if value is not None and key not in found:
+                        found[key] = _field_value(key, value)
     return found
 
 
