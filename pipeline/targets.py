@@ -323,14 +323,18 @@ def reaches_past(
 
     With ``causal`` (a cue of ``causal_cues``), examples name the cause, not what it
     prevents, and are not reached: in "medical reasons precluding MRI (e.g. pacemaker)" the
-    pacemaker is present.
+    pacemaker is present. Nor are they after a passive predicate (an auxiliary before the
+    first concept: "objects that cannot be removed such as aneurysm clips").
     """
     if words and words[0] in rules.coordinators:
         return False  # "unwillingness or language barriers": the cue is a list item itself
     first = next((i for i, inside in enumerate(in_concept) if inside), None)
     if first is None:
         return True
-    passable = rules.passable - rules.examples if causal else rules.passable
+    # after a passive predicate ("objects that cannot be removed such as aneurysm clips")
+    # the examples name the subject, which is present, as after a causal cue
+    passive = first > 0 and words[first - 1] in rules.auxiliaries
+    passable = rules.passable - rules.examples if causal or passive else rules.passable
     gap: list[str] = []
     for word, inside in zip([*words[first:], ""], [*in_concept[first:], True], strict=True):
         if not inside:

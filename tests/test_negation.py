@@ -450,6 +450,13 @@ def test_failure_to_control_or_respond_leaves_the_concept_present(line, concept)
             {"language barriers", "language barriers precluding adequate understanding"},
         ),
         ("No or minimal alcohol use", set(), {"alcohol use"}),
+        # NCT03866564: the objects cannot be removed; the clips, examples of them, are present
+        (
+            "Ferromagnetic implants or objects that cannot be removed such as aneurysm clips,"
+            " surgical clips, prostheses",
+            set(),
+            {"aneurysm clips"},
+        ),
         # examples after an ordinary cue are examples of what it negates
         (
             "No cardiometabolic (e.g. heart disease, high blood pressure) or inflammatory illness",

@@ -174,6 +174,8 @@ def reach(between: str, *, causal: bool = False) -> bool:
         ("[musculoskeletal disorders] affecting an", False),
         ("or", False),  # "unwillingness or language barriers": the cue is a list item
         ("or unwilling to", False),  # "unable or unwilling to X": the second cue reaches X
+        ("be [removed] such as", False),  # a passive predicate's examples name its subject
+        ("[therapy] such as", True),  # "no prior therapy such as chemotherapy"
     ],
 )
 def test_a_cue_reaches_past_coordinated_concepts_only(between, reached):
