@@ -457,6 +457,8 @@ def test_failure_to_control_or_respond_leaves_the_concept_present(line, concept)
             set(),
             {"aneurysm clips"},
         ),
+        # NCT03868111: the scale is not understood; the patient's pain is not absent
+        ("Patients with an inability to understand the pain scale", {"pain scale"}, {"pain"}),
         # examples after an ordinary cue are examples of what it negates
         (
             "No cardiometabolic (e.g. heart disease, high blood pressure) or inflammatory illness",
