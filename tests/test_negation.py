@@ -457,6 +457,13 @@ def test_failure_to_control_or_respond_leaves_the_concept_present(line, concept)
             set(),
             {"aneurysm clips"},
         ),
+        # NCT03928496: the complaint is like headache pain, which is not absent
+        (
+            "Severe additional chronic pain complaint which could not be distinguished from"
+            " headache pain",
+            set(),
+            {"headache", "pain", "headache pain"},
+        ),
         # NCT03868111: the scale is not understood; the patient's pain is not absent
         ("Patients with an inability to understand the pain scale", {"pain scale"}, {"pain"}),
         # examples after an ordinary cue are examples of what it negates
