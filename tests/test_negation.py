@@ -235,6 +235,8 @@ def test_more_cues_attach_to_their_targets(line, cue, target):
         ("Unable or unwilling to discontinue antidepressant medication", "antidepressant"),
         ("Refuse to stop warfarin", "warfarin"),
         ("Unwilling to cease intake of fish oil", "fish oil"),
+        ("Patients not willing to discontinue warfarin", "warfarin"),
+        ("Not able to stop smoking", "smoking"),
         # "stop dates" name a date, not a cessation
         ("Start and stop dates of ceftazidime-avibactam", "ceftazidime"),
     ],
