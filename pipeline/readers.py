@@ -101,9 +101,10 @@ def page_fields(text: str, criteria: Sequence[tuple[int, int]] = ()) -> dict[str
     """The eligibility fields a registry page shows beside its criteria, from text pasted
     from it ("Minimum Age: 18 Years", "Ages Eligible for Study: | 18 Years and older |",
     "Sexes Eligible for Study: All", "Accepts Healthy Volunteers: No"), as API v2 gives them
-    (``{"minimumAge": "18 Years", "sex": "ALL", "healthyVolunteers": False}``). Matches that
-    overlap a ``criteria`` span (start, end) are the criteria's own words and do not count;
-    the first match of a field wins. The patterns are ``patterns/registry_fields.json``."""
+    (``{"minimumAge": "18 Years", "sex": "ALL", "healthyVolunteers": False}``). Only the
+    text outside the ``criteria`` spans (start, end) is read: words inside a criterion are
+    its own. The first match of a field wins. The patterns are
+    ``patterns/registry_fields.json``."""
     found: dict[str, Any] = {}
     # only the text between the criteria is read (most of a page is criteria)
     gaps, pos = [], 0
@@ -112,7 +113,7 @@ def page_fields(text: str, criteria: Sequence[tuple[int, int]] = ()) -> dict[str
             gaps.append((pos, start))
         pos = max(pos, end)
     gaps.append((pos, len(text)))
-    for pattern in _page_field_patterns():
+    for pattern in load_page_field_patterns():
         for gap_start, gap_end in gaps:
             for m in pattern.finditer(text, gap_start, gap_end):
                 for key, value in m.groupdict().items():
@@ -131,11 +132,13 @@ def _field_value(key: str, value: str) -> Any:
 
 
 @cache
-def _page_field_patterns() -> tuple[re.Pattern[str], ...]:
+def load_page_field_patterns(path: Path | None = None) -> tuple[re.Pattern[str], ...]:
+    """Read and check ``registry_fields.json`` (default: the shipped one): each pattern must
+    compile and name only fields of ``PAGE_FIELDS``; errors name the file and the rule."""
     from .errors import PatternError
     from .rules import compile_regex, load_rule_file, patterns_path, require
 
-    path = patterns_path("registry_fields.json")
+    path = path or patterns_path("registry_fields.json")
     body = load_rule_file(path, "registry_fields")
     require(path, "registry_fields", body, ("patterns",))
     if not isinstance(body["patterns"], list):

@@ -252,3 +252,15 @@ def test_page_fields(page, expected):
     spans = [(c.start, c.end) for c in trial.criteria if c.origin == "text"]
     assert page_fields(page, spans) == expected
     assert {c.origin for c in trial.criteria} - {"text"} == set(expected)
+
+
+def test_a_registry_field_pattern_must_name_known_fields(edited_rule_file):
+    from pipeline.errors import PatternError
+    from pipeline.readers import load_page_field_patterns
+
+    path = edited_rule_file(
+        "registry_fields.json",
+        lambda body: body["patterns"].append(r"enrollment:\s*(?P<enrollment>\d+)"),
+    )
+    with pytest.raises(PatternError, match=r"registry_fields.json.*patterns\[6\].*enrollment"):
+        load_page_field_patterns(path)
