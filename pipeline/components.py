@@ -553,5 +553,6 @@ def ents_by_span(doc: Doc, spans: list[Span]) -> list[list[Span]]:
     return out
 
 
-def context_rules_path(rules: str) -> str:
-    return str(_resolve(rules))
+def rule_path(name: str) -> Path:
+    """A rule file named in a config: as given when absolute, else under ``patterns/``."""
+    return _resolve(name)

@@ -7,7 +7,6 @@ relative to the project's ``patterns/`` folder; configs in ``models/`` hold path
 
 import warnings
 from collections.abc import Callable
-from pathlib import Path
 
 from spacy.language import Language
 from spacy.util import registry
@@ -17,7 +16,7 @@ from .components import (
     SectionFinder,
     StatementSplitter,
     ThresholdExtractor,
-    context_rules_path,
+    rule_path,
 )
 from .rules import tokenizer_infixes
 
@@ -78,9 +77,7 @@ def make_context(nlp: Language, name: str, rules: str, targets: str, max_targets
     ``targets`` holds the words a negation's reach passes between coordinated concepts."""
     from .context import build_context
 
-    return build_context(
-        nlp, name, context_rules_path(rules), context_rules_path(targets), max_targets
-    )
+    return build_context(nlp, name, rule_path(rules), rule_path(targets), max_targets)
 
 
 @Language.factory(
@@ -108,7 +105,7 @@ def make_tokenizer_infixes(rules: str = "tokenizer.json") -> Callable[[Language]
     from spacy.util import compile_infix_regex
 
     def customize(nlp: Language) -> Language:
-        extra = tokenizer_infixes(Path(context_rules_path(rules)))
+        extra = tokenizer_infixes(rule_path(rules))
         infixes = list(nlp.Defaults.infixes or []) + list(extra)
         nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer
         return nlp
